@@ -1,0 +1,10 @@
+//! slurm-exporter: a Prometheus exporter for the Slurm workload manager.
+//!
+//! Data flows one way:
+//! `source` (runs Slurm commands or calls slurmrestd) → `model` (typed,
+//! version-tolerant data, pure parsers) → `collectors` (pure: model → metric
+//! families) → `snapshot` (the whole exposition, encoded once per collection) →
+//! `http` (serves the latest snapshot; never calls Slurm).
+//! `engine` runs the background collection loop; `app` wires it all together.
+
+pub mod model;
