@@ -7,4 +7,6 @@
 //! `http` (serves the latest snapshot; never calls Slurm).
 //! `engine` runs the background collection loop; `app` wires it all together.
 
+pub mod collectors;
+pub mod exposition;
 pub mod model;

@@ -40,3 +40,65 @@ pub enum ParseError {
 pub fn mib_to_bytes(mib: u64) -> u64 {
     mib.saturating_mul(1024 * 1024)
 }
+
+use std::sync::Arc;
+
+/// The kinds of data a source fetches; each is fetched at most once per collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataKind {
+    Nodes,
+    Partitions,
+    Jobs,
+    Diag,
+    Controllers,
+}
+
+impl DataKind {
+    pub const ALL: [DataKind; 5] = [
+        DataKind::Nodes,
+        DataKind::Partitions,
+        DataKind::Jobs,
+        DataKind::Diag,
+        DataKind::Controllers,
+    ];
+
+    /// Label value (`query`) used in self-metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataKind::Nodes => "nodes",
+            DataKind::Partitions => "partitions",
+            DataKind::Jobs => "jobs",
+            DataKind::Diag => "diag",
+            DataKind::Controllers => "ping",
+        }
+    }
+}
+
+/// Controllers as pinged, plus the cluster's identity.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ControllerData {
+    pub controllers: Vec<Controller>,
+    pub info: ClusterInfo,
+}
+
+/// Everything fetched in one collection; `None` where the fetch failed or was not needed.
+#[derive(Debug, Clone, Default)]
+pub struct SlurmData {
+    pub nodes: Option<Arc<Nodes>>,
+    pub partitions: Option<Arc<Partitions>>,
+    pub jobs: Option<Arc<Jobs>>,
+    pub diag: Option<Arc<Diag>>,
+    pub controllers: Option<Arc<ControllerData>>,
+}
+
+impl SlurmData {
+    pub fn has(&self, kind: DataKind) -> bool {
+        match kind {
+            DataKind::Nodes => self.nodes.is_some(),
+            DataKind::Partitions => self.partitions.is_some(),
+            DataKind::Jobs => self.jobs.is_some(),
+            DataKind::Diag => self.diag.is_some(),
+            DataKind::Controllers => self.controllers.is_some(),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Jobs: counts, CPUs and nodes by state and partition; pending reasons; queue age.
+//! A pending array counts as one job per task, as `squeue -r` shows it. A pending job
+//! queued in several partitions counts once cluster-wide and once in each partition.
+
+use std::collections::BTreeMap;
+
+use super::{CollectorDef, Context};
+use crate::exposition::Family;
+use crate::model::job::{reason_label, PENDING_REASONS};
+use crate::model::{DataKind, JobState, SlurmData};
+
+pub const DEF: CollectorDef = CollectorDef {
+    name: "jobs",
+    description: "jobs, CPUs and nodes by state and partition; pending jobs by reason; oldest pending job per partition",
+    enabled_by_default: true,
+    needs: &[DataKind::Jobs],
+    collect,
+};
+
+const STATES: usize = JobState::ALL.len();
+
+#[derive(Default, Clone)]
+struct PerPartition {
+    jobs: [u64; STATES],
+    cpus: [u64; STATES],
+    nodes: [u64; STATES],
+    oldest_pending_submit: Option<i64>,
+}
+
+fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
+    let Some(jobs) = data.jobs.as_deref() else {
+        return Vec::new();
+    };
+    let mut cluster_jobs = [0u64; STATES];
+    let mut reasons = [0u64; PENDING_REASONS.len() + 1];
+    let mut partitions: BTreeMap<&str, PerPartition> = BTreeMap::new();
+    if let Some(known) = data.partitions.as_deref() {
+        for p in &known.partitions {
+            partitions.entry(p.name.as_str()).or_default();
+        }
+    }
+    for job in &jobs.jobs {
+        let Some(si) = JobState::ALL.iter().position(|s| *s == job.state) else {
+            continue;
+        };
+        let n = job.task_count;
+        cluster_jobs[si] += n;
+        if job.state == JobState::Pending {
+            let label = reason_label(&job.reason);
+            let ri = PENDING_REASONS
+                .iter()
+                .position(|r| *r == label)
+                .unwrap_or(PENDING_REASONS.len());
+            reasons[ri] += n;
+        }
+        for partition in job.partitions() {
+            let p = partitions.entry(partition).or_default();
+            p.jobs[si] += n;
+            p.cpus[si] += job.cpus.unwrap_or(0) * n;
+            p.nodes[si] += job.nodes.unwrap_or(0) * n;
+            if job.state == JobState::Pending {
+                if let Some(submit) = job.submit_time {
+                    p.oldest_pending_submit =
+                        Some(p.oldest_pending_submit.map_or(submit, |o| o.min(submit)));
+                }
+            }
+        }
+    }
+
+    let mut by_state = Family::gauge(
+        "slurm_jobs",
+        "Jobs by state (array tasks counted one by one)",
+    );
+    for (s, count) in JobState::ALL.iter().zip(cluster_jobs) {
+        by_state.push(ctx.labels(&[("state", s.as_str())]), count as f64);
+    }
+    let mut by_reason = Family::gauge(
+        "slurm_jobs_pending_by_reason",
+        "Pending jobs by reason (a bounded set of Slurm reasons; the rest is `other`)",
+    );
+    for (i, count) in reasons.iter().enumerate() {
+        let reason = PENDING_REASONS.get(i).copied().unwrap_or("other");
+        by_reason.push(ctx.labels(&[("reason", reason)]), *count as f64);
+    }
+    let mut p_jobs = Family::gauge("slurm_partition_jobs", "Jobs by partition and state");
+    let mut p_cpus = Family::gauge(
+        "slurm_partition_jobs_cpus",
+        "CPUs of jobs by partition and state (allocated when running, requested when pending)",
+    );
+    let mut p_nodes = Family::gauge(
+        "slurm_partition_jobs_nodes",
+        "Nodes of jobs by partition and state (allocated when running, requested when pending)",
+    );
+    let mut p_oldest = Family::gauge(
+        "slurm_partition_oldest_pending_job_age_seconds",
+        "Time since submission of the oldest pending job in the partition (0 when none is pending)",
+    );
+    for (name, p) in &partitions {
+        for (i, s) in JobState::ALL.iter().enumerate() {
+            let labels = ctx.labels(&[("partition", name), ("state", s.as_str())]);
+            p_jobs.push(labels.clone(), p.jobs[i] as f64);
+            p_cpus.push(labels.clone(), p.cpus[i] as f64);
+            p_nodes.push(labels, p.nodes[i] as f64);
+        }
+        let age = p
+            .oldest_pending_submit
+            .map_or(0, |submit| (ctx.now - submit).max(0));
+        p_oldest.push(ctx.labels(&[("partition", name)]), age as f64);
+    }
+    vec![by_state, by_reason, p_jobs, p_cpus, p_nodes, p_oldest]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::testutil::{ctx, value};
+    use crate::model::{Job, Jobs};
+    use std::sync::Arc;
+
+    fn job(
+        state: JobState,
+        partition: &str,
+        reason: &str,
+        cpus: u64,
+        tasks: u64,
+        submit: i64,
+    ) -> Job {
+        Job {
+            state,
+            partition: partition.into(),
+            reason: reason.into(),
+            cpus: Some(cpus),
+            nodes: Some(1),
+            submit_time: Some(submit),
+            start_time: None,
+            task_count: tasks,
+        }
+    }
+
+    #[test]
+    fn arrays_reasons_and_multi_partition_jobs() {
+        let now = ctx().now;
+        let data = SlurmData {
+            jobs: Some(Arc::new(Jobs {
+                jobs: vec![
+                    job(JobState::Running, "debug", "None", 4, 1, now - 50),
+                    job(
+                        JobState::Pending,
+                        "debug",
+                        "JobArrayTaskLimit",
+                        2,
+                        18,
+                        now - 100,
+                    ),
+                    job(
+                        JobState::Pending,
+                        "debug,batch",
+                        "Resources",
+                        8,
+                        1,
+                        now - 300,
+                    ),
+                    job(
+                        JobState::Pending,
+                        "batch",
+                        "ReqNodeNotAvail, UnavailableNodes:n1",
+                        1,
+                        1,
+                        now - 10,
+                    ),
+                    job(JobState::Pending, "batch", "BrandNewReason", 1, 1, now - 10),
+                ],
+            })),
+            ..Default::default()
+        };
+        let f = collect(&data, &ctx());
+        let v = |name, labels: &[(&str, &str)]| value(&f, name, labels);
+        assert_eq!(v("slurm_jobs", &[("state", "pending")]), Some(21.0));
+        assert_eq!(v("slurm_jobs", &[("state", "running")]), Some(1.0));
+        assert_eq!(v("slurm_jobs", &[("state", "failed")]), Some(0.0));
+        assert_eq!(
+            v(
+                "slurm_jobs_pending_by_reason",
+                &[("reason", "JobArrayTaskLimit")]
+            ),
+            Some(18.0)
+        );
+        assert_eq!(
+            v(
+                "slurm_jobs_pending_by_reason",
+                &[("reason", "ReqNodeNotAvail")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            v("slurm_jobs_pending_by_reason", &[("reason", "other")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            v(
+                "slurm_partition_jobs",
+                &[("partition", "debug"), ("state", "pending")]
+            ),
+            Some(19.0)
+        );
+        assert_eq!(
+            v(
+                "slurm_partition_jobs",
+                &[("partition", "batch"), ("state", "pending")]
+            ),
+            Some(3.0)
+        );
+        assert_eq!(
+            v(
+                "slurm_partition_jobs_cpus",
+                &[("partition", "debug"), ("state", "pending")]
+            ),
+            Some(44.0)
+        );
+        assert_eq!(
+            v(
+                "slurm_partition_oldest_pending_job_age_seconds",
+                &[("partition", "debug")]
+            ),
+            Some(300.0)
+        );
+        assert_eq!(
+            v(
+                "slurm_partition_oldest_pending_job_age_seconds",
+                &[("partition", "batch")]
+            ),
+            Some(300.0)
+        );
+    }
+}
