@@ -7,6 +7,15 @@
 //! `http` (serves the latest snapshot; never calls Slurm).
 //! `engine` runs the background collection loop; `app` wires it all together.
 
+pub mod app;
+pub mod cli;
 pub mod collectors;
+pub mod config;
+pub mod engine;
 pub mod exposition;
+pub mod http;
 pub mod model;
+pub mod process_metrics;
+pub mod self_metrics;
+pub mod snapshot;
+pub mod source;

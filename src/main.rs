@@ -1,1 +1,84 @@
-fn main() {}
+//! Entry point: parse flags, load and validate config, run until SIGTERM/SIGINT.
+
+use std::process::ExitCode;
+
+use slurm_exporter::app;
+use slurm_exporter::cli::{self, Invocation};
+use slurm_exporter::config::{Config, RawConfig};
+
+fn main() -> ExitCode {
+    let invocation = match cli::parse(std::env::args_os()) {
+        Ok(inv) => inv,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let jwt_in_env = std::env::var_os("SLURM_JWT").is_some();
+    match invocation {
+        Invocation::CheckConfig { file } => {
+            match RawConfig::from_file(&file).and_then(|raw| Config::from_raw(raw, jwt_in_env)) {
+                Ok(c) => {
+                    println!(
+                        "{}: OK (source {:?}, interval {}, collectors {})",
+                        file.display(),
+                        c.source,
+                        humantime::format_duration(c.interval),
+                        c.collectors
+                            .iter()
+                            .map(|c| c.name)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Invocation::Serve { config_file, flags } => {
+            let raw = match &config_file {
+                Some(path) => match RawConfig::from_file(path) {
+                    Ok(raw) => raw.overlay(*flags),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+                None => *flags,
+            };
+            let config = match Config::from_raw(raw, jwt_in_env) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("invalid configuration: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            app::init_logging(&config);
+            match serve(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}").as_str(), "slurm-exporter failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen_address).await?;
+        app::run(listener, config, app::shutdown_signal()).await
+    })
+}

@@ -1,0 +1,221 @@
+//! Command-line flags in node_exporter's style (`--web.listen-address`,
+//! `--collector.<name>` / `--no-collector.<name>`), turned into a `RawConfig` that
+//! overlays the config file.
+
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use crate::collectors;
+use crate::config::{LogFormat, RawConfig, SourceKind};
+
+/// What the command line asks for.
+pub enum Invocation {
+    /// Run the exporter with these flags and optional config file.
+    Serve {
+        config_file: Option<PathBuf>,
+        flags: Box<RawConfig>,
+    },
+    /// Validate a config file and exit.
+    CheckConfig { file: PathBuf },
+}
+
+fn value_flag(name: &'static str, help: &'static str) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .value_name("VALUE")
+        .help(help)
+        .action(ArgAction::Set)
+}
+
+pub fn command() -> Command {
+    let mut cmd = Command::new("slurm-exporter")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Prometheus exporter for the Slurm workload manager")
+        .args_conflicts_with_subcommands(true)
+        .subcommand(
+            Command::new("check-config")
+                .about("Validate a config file and exit (non-zero with the bad key on error)")
+                .arg(Arg::new("file").required(true).value_name("FILE")),
+        )
+        .arg(value_flag(
+            "config.file",
+            "YAML config file; flags win over it",
+        ))
+        .arg(value_flag(
+            "web.listen-address",
+            "Address to listen on [default: :10341]",
+        ))
+        .arg(value_flag(
+            "slurm.source",
+            "Where Slurm data comes from: cli or rest [default: cli]",
+        ))
+        .arg(value_flag(
+            "slurm.rest-url",
+            "slurmrestd URL: http://host:port or unix:///path/to/socket",
+        ))
+        .arg(value_flag(
+            "slurm.jwt-file",
+            "File holding the JWT for slurmrestd (or set SLURM_JWT)",
+        ))
+        .arg(value_flag(
+            "slurm.user",
+            "User name sent to slurmrestd [default: the token's user]",
+        ))
+        .arg(value_flag(
+            "slurm.cluster-name",
+            "Value of the cluster label [default: Slurm's ClusterName]",
+        ))
+        .arg(value_flag(
+            "slurm.bin-dir",
+            "Directory of the Slurm commands [default: found on PATH]",
+        ))
+        .arg(value_flag(
+            "collection.interval",
+            "Time between collections [default: 30s]",
+        ))
+        .arg(value_flag(
+            "collection.timeout",
+            "Hard timeout of each Slurm query [default: 20s]",
+        ))
+        .arg(value_flag(
+            "collection.ready-max-intervals",
+            "/ready fails when data is older than this many intervals [default: 3]",
+        ))
+        .arg(value_flag(
+            "log.level",
+            "error, warn, info, debug or trace [default: info]",
+        ))
+        .arg(value_flag("log.format", "logfmt or json [default: logfmt]"));
+    for c in collectors::ALL {
+        let on: &'static str = Box::leak(format!("collector.{}", c.name).into_boxed_str());
+        let off: &'static str = Box::leak(format!("no-collector.{}", c.name).into_boxed_str());
+        let default = if c.enabled_by_default {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        cmd = cmd
+            .arg(
+                Arg::new(on)
+                    .long(on)
+                    .action(ArgAction::SetTrue)
+                    .help(format!(
+                        "Enable the {} collector: {} [default: {default}]",
+                        c.name, c.description
+                    )),
+            )
+            .arg(
+                Arg::new(off)
+                    .long(off)
+                    .action(ArgAction::SetTrue)
+                    .conflicts_with(on)
+                    .help(format!("Disable the {} collector", c.name)),
+            );
+    }
+    cmd
+}
+
+/// Parses `args` (program name first). Errors are clap's, printed by the caller.
+pub fn parse<I, T>(args: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    if let Some(sub) = matches.subcommand_matches("check-config") {
+        let file = sub.get_one::<String>("file").cloned().unwrap_or_default();
+        return Ok(Invocation::CheckConfig { file: file.into() });
+    }
+    let flags = raw_from_matches(&matches)?;
+    Ok(Invocation::Serve {
+        config_file: matches.get_one::<String>("config.file").map(PathBuf::from),
+        flags: Box::new(flags),
+    })
+}
+
+fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
+    let s = |name: &str| m.get_one::<String>(name).cloned();
+    let mut raw = RawConfig::default();
+    raw.web.listen_address = s("web.listen-address");
+    raw.slurm.source = match s("slurm.source").as_deref() {
+        None => None,
+        Some("cli") => Some(SourceKind::Cli),
+        Some("rest") => Some(SourceKind::Rest),
+        Some(other) => {
+            return Err(command().error(
+                clap::error::ErrorKind::InvalidValue,
+                format!("--slurm.source: `{other}` is not cli or rest"),
+            ))
+        }
+    };
+    raw.slurm.rest_url = s("slurm.rest-url");
+    raw.slurm.jwt_file = s("slurm.jwt-file").map(PathBuf::from);
+    raw.slurm.user = s("slurm.user");
+    raw.slurm.cluster_name = s("slurm.cluster-name");
+    raw.slurm.bin_dir = s("slurm.bin-dir").map(PathBuf::from);
+    raw.collection.interval = s("collection.interval");
+    raw.collection.timeout = s("collection.timeout");
+    raw.collection.ready_max_intervals = match s("collection.ready-max-intervals") {
+        None => None,
+        Some(v) => Some(v.parse().map_err(|_| {
+            command().error(
+                clap::error::ErrorKind::InvalidValue,
+                format!("--collection.ready-max-intervals: `{v}` is not a whole number"),
+            )
+        })?),
+    };
+    raw.log.level = s("log.level");
+    raw.log.format = match s("log.format").as_deref() {
+        None => None,
+        Some("logfmt") => Some(LogFormat::Logfmt),
+        Some("json") => Some(LogFormat::Json),
+        Some(other) => {
+            return Err(command().error(
+                clap::error::ErrorKind::InvalidValue,
+                format!("--log.format: `{other}` is not logfmt or json"),
+            ))
+        }
+    };
+    for c in collectors::ALL {
+        if m.get_flag(&format!("collector.{}", c.name)) {
+            raw.collectors.insert(c.name.to_string(), true);
+        }
+        if m.get_flag(&format!("no-collector.{}", c.name)) {
+            raw.collectors.insert(c.name.to_string(), false);
+        }
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_exporter_style_flags() {
+        let inv = parse([
+            "slurm-exporter",
+            "--web.listen-address=127.0.0.1:9999",
+            "--no-collector.jobs",
+            "--collection.interval",
+            "15s",
+        ]);
+        let Ok(Invocation::Serve { flags, .. }) = inv else {
+            panic!("expected serve");
+        };
+        assert_eq!(flags.web.listen_address.as_deref(), Some("127.0.0.1:9999"));
+        assert_eq!(flags.collectors.get("jobs"), Some(&false));
+        assert_eq!(flags.collection.interval.as_deref(), Some("15s"));
+    }
+
+    #[test]
+    fn check_config_subcommand() {
+        let inv = parse(["slurm-exporter", "check-config", "x.yaml"]);
+        assert!(
+            matches!(inv, Ok(Invocation::CheckConfig { file }) if file.as_path() == std::path::Path::new("x.yaml"))
+        );
+        assert!(parse(["slurm-exporter", "--slurm.source=soap"]).is_err());
+        assert!(parse(["slurm-exporter", "--collector.jobs", "--no-collector.jobs"]).is_err());
+    }
+}

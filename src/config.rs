@@ -1,0 +1,436 @@
+//! The validated configuration: YAML file (`--config.file`) overlaid by flags.
+//! `check-config` runs exactly this validation.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::collectors::{self, CollectorDef};
+
+/// A configuration problem, naming the key and why it is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: key `{key}`: {message}")]
+    Yaml {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("`{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Where Slurm data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// The Slurm commands (`squeue`, `scontrol`, `sdiag`).
+    Cli,
+    /// slurmrestd with a JWT.
+    Rest,
+}
+
+/// How slurmrestd is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestEndpoint {
+    /// `http://host:port`
+    Tcp { authority: String },
+    /// `unix:///path/to/socket`
+    Unix { path: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+/// The raw values as they come from a YAML file or from flags; every field optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub web: RawWeb,
+    #[serde(default)]
+    pub slurm: RawSlurm,
+    #[serde(default)]
+    pub collection: RawCollection,
+    /// Collector name → enabled.
+    #[serde(default)]
+    pub collectors: BTreeMap<String, bool>,
+    #[serde(default)]
+    pub log: RawLog,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeb {
+    pub listen_address: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlurm {
+    pub source: Option<SourceKind>,
+    pub rest_url: Option<String>,
+    pub jwt_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub cluster_name: Option<String>,
+    /// Directory holding the Slurm commands; default: found on PATH.
+    pub bin_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCollection {
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    /// `/ready` fails when the newest data is older than this many intervals.
+    pub ready_max_intervals: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<String>,
+    pub format: Option<LogFormat>,
+}
+
+impl RawConfig {
+    /// Reads a YAML file; unknown keys are errors that name the key.
+    pub fn from_file(path: &Path) -> Result<RawConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        RawConfig::from_yaml(&text).map_err(|(key, message)| ConfigError::Yaml {
+            path: path.to_path_buf(),
+            key,
+            message,
+        })
+    }
+
+    /// Parses YAML text; on error returns the dotted path of the bad key and why.
+    pub fn from_yaml(text: &str) -> Result<RawConfig, (String, String)> {
+        if text.trim().is_empty() {
+            return Ok(RawConfig::default());
+        }
+        let de = serde_yaml::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." {
+                "(top level)".to_string()
+            } else {
+                path
+            };
+            (key, e.into_inner().to_string())
+        })
+    }
+
+    /// Overlays `other` on `self`: values set in `other` win.
+    pub fn overlay(mut self, other: RawConfig) -> RawConfig {
+        macro_rules! take {
+            ($($section:ident . $field:ident),*) => {
+                $( if other.$section.$field.is_some() { self.$section.$field = other.$section.$field; } )*
+            };
+        }
+        take!(
+            web.listen_address,
+            slurm.source,
+            slurm.rest_url,
+            slurm.jwt_file,
+            slurm.user,
+            slurm.cluster_name,
+            slurm.bin_dir,
+            collection.interval,
+            collection.timeout,
+            collection.ready_max_intervals,
+            log.level,
+            log.format
+        );
+        self.collectors.extend(other.collectors);
+        self
+    }
+}
+
+/// The validated configuration the exporter runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen_address: SocketAddr,
+    pub source: SourceKind,
+    pub rest_endpoint: Option<RestEndpoint>,
+    pub jwt_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub cluster_name: Option<String>,
+    pub bin_dir: Option<PathBuf>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub ready_max_intervals: u32,
+    pub collectors: Vec<&'static CollectorDef>,
+    pub log_level: String,
+    pub log_format: LogFormat,
+}
+
+pub const DEFAULT_LISTEN: &str = ":10341";
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DEFAULT_READY_MAX_INTERVALS: u32 = 3;
+
+impl Config {
+    /// Validates raw values; `jwt_in_env` tells whether `SLURM_JWT` is set.
+    pub fn from_raw(raw: RawConfig, jwt_in_env: bool) -> Result<Config, ConfigError> {
+        let listen = raw.web.listen_address.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen_address = parse_listen(listen).ok_or_else(|| {
+            invalid(
+                "web.listen_address",
+                format!("`{listen}` is not host:port or :port"),
+            )
+        })?;
+        let interval = parse_duration("collection.interval", raw.collection.interval.as_deref())?
+            .unwrap_or(DEFAULT_INTERVAL);
+        let timeout = parse_duration("collection.timeout", raw.collection.timeout.as_deref())?
+            .unwrap_or(DEFAULT_TIMEOUT.min(interval));
+        if timeout > interval {
+            return Err(invalid(
+                "collection.timeout",
+                format!(
+                    "{} is longer than collection.interval ({})",
+                    humantime::format_duration(timeout),
+                    humantime::format_duration(interval)
+                ),
+            ));
+        }
+        let ready_max_intervals = raw
+            .collection
+            .ready_max_intervals
+            .unwrap_or(DEFAULT_READY_MAX_INTERVALS);
+        if ready_max_intervals == 0 {
+            return Err(invalid(
+                "collection.ready_max_intervals",
+                "must be at least 1",
+            ));
+        }
+        let source = raw.slurm.source.unwrap_or(SourceKind::Cli);
+        let rest_endpoint = raw
+            .slurm
+            .rest_url
+            .as_deref()
+            .map(parse_rest_url)
+            .transpose()?;
+        if source == SourceKind::Rest {
+            if rest_endpoint.is_none() {
+                return Err(invalid(
+                    "slurm.rest_url",
+                    "required when slurm.source is rest",
+                ));
+            }
+            if raw.slurm.jwt_file.is_none() && !jwt_in_env {
+                return Err(invalid(
+                    "slurm.jwt_file",
+                    "the rest source needs a token: set slurm.jwt_file or the SLURM_JWT environment variable",
+                ));
+            }
+        }
+        if let Some(name) = &raw.slurm.cluster_name {
+            if name.trim().is_empty() {
+                return Err(invalid("slurm.cluster_name", "must not be empty"));
+            }
+        }
+        for name in raw.collectors.keys() {
+            if collectors::find(name).is_none() {
+                let known: Vec<&str> = collectors::ALL.iter().map(|c| c.name).collect();
+                return Err(invalid(
+                    &format!("collectors.{name}"),
+                    format!("unknown collector (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        let enabled = collectors::ALL
+            .iter()
+            .filter(|c| {
+                raw.collectors
+                    .get(c.name)
+                    .copied()
+                    .unwrap_or(c.enabled_by_default)
+            })
+            .collect();
+        let log_level = raw.log.level.unwrap_or_else(|| "info".to_string());
+        if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
+            return Err(invalid(
+                "log.level",
+                format!("`{log_level}`: use error, warn, info, debug or trace"),
+            ));
+        }
+        Ok(Config {
+            listen_address,
+            source,
+            rest_endpoint,
+            jwt_file: raw.slurm.jwt_file,
+            user: raw.slurm.user,
+            cluster_name: raw.slurm.cluster_name,
+            bin_dir: raw.slurm.bin_dir,
+            interval,
+            timeout,
+            ready_max_intervals,
+            collectors: enabled,
+            log_level,
+            log_format: raw.log.format.unwrap_or(LogFormat::Logfmt),
+        })
+    }
+
+    pub fn collector_enabled(&self, name: &str) -> bool {
+        self.collectors.iter().any(|c| c.name == name)
+    }
+}
+
+fn parse_duration(key: &str, value: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    let Some(text) = value else { return Ok(None) };
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
+        invalid(
+            key,
+            format!("`{text}` is not a duration like 30s or 2m: {e}"),
+        )
+    })?;
+    if d.is_zero() {
+        return Err(invalid(key, "must be longer than zero"));
+    }
+    Ok(Some(d))
+}
+
+fn parse_listen(text: &str) -> Option<SocketAddr> {
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_string()
+    };
+    full.to_socket_addrs().ok()?.next()
+}
+
+fn parse_rest_url(url: &str) -> Result<RestEndpoint, ConfigError> {
+    if let Some(path) = url.strip_prefix("unix://") {
+        if !path.starts_with('/') {
+            return Err(invalid(
+                "slurm.rest_url",
+                format!("`{url}`: a unix socket URL needs an absolute path (unix:///path)"),
+            ));
+        }
+        return Ok(RestEndpoint::Unix {
+            path: PathBuf::from(path),
+        });
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() || authority.contains('/') {
+            return Err(invalid(
+                "slurm.rest_url",
+                format!("`{url}`: expected http://host:port with no path"),
+            ));
+        }
+        return Ok(RestEndpoint::Tcp {
+            authority: authority.to_string(),
+        });
+    }
+    Err(invalid(
+        "slurm.rest_url",
+        format!(
+            "`{url}`: use http://host:port or unix:///path/to/socket (https is not supported yet)"
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: &str) -> Result<Config, String> {
+        let raw = RawConfig::from_yaml(yaml).map_err(|(k, m)| format!("{k}: {m}"))?;
+        Config::from_raw(raw, false).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen_address.port(), 10341);
+        assert_eq!(c.interval, Duration::from_secs(30));
+        assert_eq!(c.source, SourceKind::Cli);
+        assert_eq!(c.collectors.len(), collectors::ALL.len());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = config("slurm:\n  sorce: cli\n").err().unwrap_or_default();
+        assert!(
+            err.contains("slurm.sorce") || err.contains("sorce"),
+            "{err}"
+        );
+        let err = config("collectors:\n  gpus: true\n")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.contains("collectors.gpus") && err.contains("unknown collector"),
+            "{err}"
+        );
+        let err = config("slurm:\n  source: soap\n").err().unwrap_or_default();
+        assert!(err.contains("slurm.source"), "{err}");
+    }
+
+    #[test]
+    fn rest_needs_url_and_token() {
+        let err = config("slurm:\n  source: rest\n").err().unwrap_or_default();
+        assert!(err.contains("slurm.rest_url"), "{err}");
+        let err = config("slurm:\n  source: rest\n  rest_url: http://127.0.0.1:6820\n")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("slurm.jwt_file"), "{err}");
+        let c = config(
+            "slurm:\n  source: rest\n  rest_url: unix:///run/slurmrestd.sock\n  jwt_file: /t\n",
+        );
+        assert!(matches!(
+            c.map(|c| c.rest_endpoint),
+            Ok(Some(RestEndpoint::Unix { .. }))
+        ));
+    }
+
+    #[test]
+    fn timeout_not_longer_than_interval() {
+        let err = config("collection:\n  interval: 10s\n  timeout: 1m\n")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("collection.timeout"), "{err}");
+        let err = config("collection:\n  interval: soon\n")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("collection.interval"), "{err}");
+    }
+
+    #[test]
+    fn flags_win_over_file() {
+        let file =
+            RawConfig::from_yaml("web:\n  listen_address: ':9000'\ncollectors:\n  jobs: false\n")
+                .unwrap_or_default();
+        let mut flags = RawConfig::default();
+        flags.web.listen_address = Some("127.0.0.1:9100".into());
+        flags.collectors.insert("nodes".into(), false);
+        let c = Config::from_raw(file.overlay(flags), false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen_address.port(), 9100);
+        assert!(!c.collector_enabled("jobs"));
+        assert!(!c.collector_enabled("nodes"));
+        assert!(c.collector_enabled("scheduler"));
+    }
+}

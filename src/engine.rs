@@ -1,0 +1,300 @@
+//! The collection loop: once per interval, whatever the number of scrapers, fetch
+//! each needed kind of Slurm data exactly once (concurrently, each with a hard
+//! timeout), run the collectors on it, and publish a new snapshot.
+//!
+//! A collector whose data could not be fetched keeps serving its last good series;
+//! `slurm_exporter_collector_up` turns 0 and the error is counted by reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use futures_util::future::join_all;
+
+use crate::collectors::{CollectorDef, Context};
+use crate::exposition::{encode, Format};
+use crate::model::{DataKind, SlurmData};
+use crate::self_metrics::{CollectionStats, HttpStats};
+use crate::snapshot::{CollectorStatus, Snapshot};
+use crate::source::{Fetched, Source, SourceError};
+
+/// State shared between the collection loop and the HTTP side.
+pub struct Shared {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub http: std::sync::Mutex<HttpStats>,
+    pub interval: Duration,
+    pub ready_max_intervals: u32,
+    pub started: Instant,
+}
+
+impl Shared {
+    pub fn new(interval: Duration, ready_max_intervals: u32) -> Shared {
+        Shared {
+            snapshot: ArcSwap::from_pointee(Snapshot::empty()),
+            http: std::sync::Mutex::new(HttpStats::default()),
+            interval,
+            ready_max_intervals,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The last good encoded output of one collector.
+#[derive(Default)]
+struct Segment {
+    text: String,
+    openmetrics: String,
+    series: usize,
+}
+
+/// The background collector. Owns its state; publishes through `Shared`.
+pub struct Engine {
+    source: Source,
+    collectors: Vec<&'static CollectorDef>,
+    cluster_override: Option<String>,
+    timeout: Duration,
+    shared: Arc<Shared>,
+    segments: BTreeMap<&'static str, Segment>,
+    status: BTreeMap<&'static str, CollectorStatus>,
+    stats: CollectionStats,
+    known_cluster: Option<String>,
+}
+
+impl Engine {
+    pub fn new(
+        source: Source,
+        collectors: Vec<&'static CollectorDef>,
+        cluster_override: Option<String>,
+        timeout: Duration,
+        shared: Arc<Shared>,
+    ) -> Engine {
+        let mut stats = CollectionStats::default();
+        let mut status = BTreeMap::new();
+        for c in &collectors {
+            stats.collectors.entry(c.name).or_default();
+            status.insert(
+                c.name,
+                CollectorStatus {
+                    name: c.name,
+                    up: false,
+                    last_success_unix: None,
+                    last_success: None,
+                    last_error: Some("no collection yet".into()),
+                },
+            );
+        }
+        Engine {
+            source,
+            collectors,
+            cluster_override,
+            timeout,
+            shared,
+            segments: BTreeMap::new(),
+            status,
+            stats,
+            known_cluster: None,
+        }
+    }
+
+    /// Collects once per interval until `shutdown` completes. A collection in
+    /// progress at shutdown is dropped (its commands are killed).
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        let mut ticker = tokio::time::interval(self.shared.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let work = async {
+            loop {
+                ticker.tick().await;
+                self.collect_once().await;
+            }
+        };
+        tokio::select! {
+            _ = shutdown => {}
+            _ = work => {}
+        }
+    }
+
+    /// Kinds of data the enabled collectors need. The controller query is always
+    /// made: it gives the cluster name every series is labelled with.
+    fn needed(&self) -> BTreeSet<DataKind> {
+        let mut kinds: BTreeSet<DataKind> = self
+            .collectors
+            .iter()
+            .flat_map(|c| c.needs.iter().copied())
+            .collect();
+        kinds.insert(DataKind::Controllers);
+        kinds
+    }
+
+    /// One collection: fetch, collect, publish.
+    pub async fn collect_once(&mut self) {
+        let needed = self.needed();
+        let source = &self.source;
+        let timeout = self.timeout;
+        let results = join_all(needed.iter().map(|kind| async move {
+            let started = Instant::now();
+            let result = match tokio::time::timeout(timeout, source.fetch(*kind)).await {
+                Ok(r) => r,
+                Err(_) => Err(SourceError::Timeout(timeout)),
+            };
+            (*kind, result, started.elapsed())
+        }))
+        .await;
+
+        let mut data = SlurmData::default();
+        let mut errors: BTreeMap<DataKind, SourceError> = BTreeMap::new();
+        let mut durations: BTreeMap<DataKind, Duration> = BTreeMap::new();
+        for (kind, result, elapsed) in results {
+            self.stats
+                .observe_request(self.source.name(), kind.as_str(), elapsed.as_secs_f64());
+            durations.insert(kind, elapsed);
+            match result {
+                Ok(fetched) => store(&mut data, fetched),
+                Err(e) => {
+                    let users: Vec<&str> = self
+                        .collectors
+                        .iter()
+                        .filter(|c| c.needs.contains(&kind))
+                        .map(|c| c.name)
+                        .collect();
+                    tracing::warn!(
+                        query = kind.as_str(),
+                        source = self.source.name(),
+                        reason = e.reason(),
+                        collectors = users.join(",").as_str(),
+                        error = %e,
+                        "Slurm query failed; serving the last good data as stale"
+                    );
+                    errors.insert(kind, e);
+                }
+            }
+        }
+
+        if let Some(name) = data
+            .controllers
+            .as_ref()
+            .and_then(|c| c.info.cluster_name.clone())
+        {
+            self.known_cluster = Some(name);
+        }
+        let ctx = Context {
+            cluster: self
+                .cluster_override
+                .clone()
+                .or_else(|| self.known_cluster.clone())
+                .unwrap_or_else(|| "default".to_string()),
+            now: unix_now() as i64,
+        };
+
+        for def in self.collectors.clone() {
+            self.run_collector(def, &data, &errors, &durations, &ctx);
+        }
+        self.publish();
+    }
+
+    fn run_collector(
+        &mut self,
+        def: &'static CollectorDef,
+        data: &SlurmData,
+        errors: &BTreeMap<DataKind, SourceError>,
+        durations: &BTreeMap<DataKind, Duration>,
+        ctx: &Context,
+    ) {
+        let fetch_time: Duration = def.needs.iter().filter_map(|k| durations.get(k)).sum();
+        let started = Instant::now();
+        let stats = self.stats.collectors.entry(def.name).or_default();
+        stats.collections += 1;
+        let failures: Vec<&SourceError> = def.needs.iter().filter_map(|k| errors.get(k)).collect();
+        let status = self
+            .status
+            .entry(def.name)
+            .or_insert_with(|| CollectorStatus {
+                name: def.name,
+                up: false,
+                last_success_unix: None,
+                last_success: None,
+                last_error: None,
+            });
+        if failures.is_empty() && def.needs.iter().all(|k| data.has(*k)) {
+            let families = (def.collect)(data, ctx);
+            let mut segment = Segment {
+                series: families.iter().map(|f| f.series()).sum(),
+                ..Segment::default()
+            };
+            encode(&families, Format::Text, &mut segment.text);
+            encode(&families, Format::OpenMetrics, &mut segment.openmetrics);
+            self.segments.insert(def.name, segment);
+            let now = unix_now();
+            stats.up = true;
+            stats.last_success_unix = Some(now);
+            status.up = true;
+            status.last_success_unix = Some(now);
+            status.last_success = Some(Instant::now());
+            status.last_error = None;
+        } else {
+            stats.up = false;
+            for e in &failures {
+                *stats.errors.entry(e.reason()).or_insert(0) += 1;
+            }
+            status.up = false;
+            status.last_error = Some(
+                failures
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+        stats
+            .duration
+            .observe((fetch_time + started.elapsed()).as_secs_f64());
+    }
+
+    fn publish(&mut self) {
+        let mut text = String::new();
+        let mut openmetrics = String::new();
+        let mut series = 0;
+        for def in &self.collectors {
+            if let Some(s) = self.segments.get(def.name) {
+                text.push_str(&s.text);
+                openmetrics.push_str(&s.openmetrics);
+                series += s.series;
+            }
+        }
+        let own = self.stats.families(series);
+        let own_series: usize = own.iter().map(|f| f.series()).sum();
+        encode(&own, Format::Text, &mut text);
+        encode(&own, Format::OpenMetrics, &mut openmetrics);
+        let collectors = self
+            .collectors
+            .iter()
+            .filter_map(|c| self.status.get(c.name).cloned())
+            .collect();
+        let snapshot = Snapshot::new(
+            text,
+            openmetrics,
+            series + own_series,
+            unix_now(),
+            collectors,
+        );
+        self.shared.snapshot.store(Arc::new(snapshot));
+    }
+}
+
+fn store(data: &mut SlurmData, fetched: Fetched) {
+    match fetched {
+        Fetched::Nodes(v) => data.nodes = Some(Arc::new(v)),
+        Fetched::Partitions(v) => data.partitions = Some(Arc::new(v)),
+        Fetched::Jobs(v) => data.jobs = Some(Arc::new(v)),
+        Fetched::Diag(v) => data.diag = Some(Arc::new(*v)),
+        Fetched::Controllers(v) => data.controllers = Some(Arc::new(v)),
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,160 @@
+//! `slurm_exporter_*`: what the exporter knows about its own collections and
+//! HTTP traffic. Collection metrics are encoded into each snapshot; HTTP and
+//! process metrics are encoded per request, since they change with every scrape.
+
+use std::collections::BTreeMap;
+
+use crate::exposition::{Family, Histogram, DURATION_BUCKETS};
+use crate::source::ERROR_REASONS;
+
+/// Counters and state of one collector.
+#[derive(Debug, Clone)]
+pub struct CollectorStats {
+    pub up: bool,
+    pub collections: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub last_success_unix: Option<f64>,
+    pub duration: Histogram,
+}
+
+impl Default for CollectorStats {
+    fn default() -> Self {
+        CollectorStats {
+            up: false,
+            collections: 0,
+            errors: ERROR_REASONS.iter().map(|r| (*r, 0)).collect(),
+            last_success_unix: None,
+            duration: Histogram::new(DURATION_BUCKETS),
+        }
+    }
+}
+
+/// Metrics of the collection side, owned by the collection loop.
+#[derive(Debug, Default)]
+pub struct CollectionStats {
+    pub collectors: BTreeMap<&'static str, CollectorStats>,
+    /// (source, query) → request durations.
+    pub requests: BTreeMap<(&'static str, &'static str), Histogram>,
+}
+
+impl CollectionStats {
+    pub fn observe_request(&mut self, source: &'static str, query: &'static str, seconds: f64) {
+        self.requests
+            .entry((source, query))
+            .or_insert_with(|| Histogram::new(DURATION_BUCKETS))
+            .observe(seconds);
+    }
+
+    /// Families for the snapshot; `series` is the number of series of everything else.
+    pub fn families(&self, series: usize) -> Vec<Family> {
+        let mut build = Family::gauge(
+            "slurm_exporter_build_info",
+            "Version of slurm-exporter, value 1",
+        );
+        build.push(
+            vec![
+                ("version", env!("CARGO_PKG_VERSION").to_string()),
+                (
+                    "rustc",
+                    option_env!("SLURM_EXPORTER_RUSTC")
+                        .unwrap_or("unknown")
+                        .to_string(),
+                ),
+            ],
+            1.0,
+        );
+        let mut up = Family::gauge(
+            "slurm_exporter_collector_up",
+            "1 when the collector's last collection succeeded, 0 when it failed (its last good series are then served as stale)",
+        );
+        let mut total = Family::counter(
+            "slurm_exporter_collections",
+            "Collections attempted per collector",
+        );
+        let mut errors = Family::counter(
+            "slurm_exporter_collection_errors",
+            "Failed collections per collector by reason (timeout, connection, auth, parse, command)",
+        );
+        let mut last = Family::gauge(
+            "slurm_exporter_last_successful_collection_timestamp_seconds",
+            "When the collector last succeeded",
+        );
+        let mut duration = Family::histogram(
+            "slurm_exporter_collection_duration_seconds",
+            "Time a collector's collection took, Slurm queries included",
+        );
+        for (name, s) in &self.collectors {
+            let labels = vec![("collector", name.to_string())];
+            up.push(labels.clone(), if s.up { 1.0 } else { 0.0 });
+            total.push(labels.clone(), s.collections as f64);
+            for (reason, n) in &s.errors {
+                errors.push(
+                    vec![
+                        ("collector", name.to_string()),
+                        ("reason", reason.to_string()),
+                    ],
+                    *n as f64,
+                );
+            }
+            last.push_opt(labels.clone(), s.last_success_unix);
+            duration.push_histogram(labels, &s.duration);
+        }
+        let mut requests = Family::histogram(
+            "slurm_exporter_slurm_request_duration_seconds",
+            "Duration of requests to Slurm (commands or REST calls) by source and query",
+        );
+        for ((source, query), h) in &self.requests {
+            requests.push_histogram(
+                vec![("source", source.to_string()), ("query", query.to_string())],
+                h,
+            );
+        }
+        let mut families = vec![build, up, total, errors, last, duration, requests];
+        let own: usize = families.iter().map(Family::series).sum();
+        let mut series_family = Family::gauge(
+            "slurm_exporter_snapshot_series",
+            "Series in the last snapshot (this one included; per-request HTTP and process series excluded)",
+        );
+        series_family.push(vec![], (series + own + 1) as f64);
+        families.push(series_family);
+        families
+    }
+}
+
+/// HTTP traffic counters, updated by every request.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    pub requests: BTreeMap<(&'static str, u16), u64>,
+    pub durations: BTreeMap<&'static str, Histogram>,
+}
+
+impl HttpStats {
+    pub fn observe(&mut self, handler: &'static str, code: u16, seconds: f64) {
+        *self.requests.entry((handler, code)).or_insert(0) += 1;
+        self.durations
+            .entry(handler)
+            .or_insert_with(|| Histogram::new(DURATION_BUCKETS))
+            .observe(seconds);
+    }
+
+    pub fn families(&self) -> Vec<Family> {
+        let mut requests = Family::counter(
+            "slurm_exporter_http_requests",
+            "HTTP requests by handler and status code",
+        );
+        for ((handler, code), n) in &self.requests {
+            requests.push(
+                vec![("handler", handler.to_string()), ("code", code.to_string())],
+                *n as f64,
+            );
+        }
+        let mut durations = Family::histogram(
+            "slurm_exporter_http_request_duration_seconds",
+            "Time to answer HTTP requests by handler",
+        );
+        for (handler, h) in &self.durations {
+            durations.push_histogram(vec![("handler", handler.to_string())], h);
+        }
+        vec![requests, durations]
+    }
+}

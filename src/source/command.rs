@@ -1,0 +1,188 @@
+//! Runs one Slurm command with a hard timeout and parses its stdout as a stream.
+//!
+//! The command runs in its own process group; on timeout the whole group is
+//! killed, so a hung `squeue` cannot leave children behind. stdout is handed to the
+//! parser on a blocking thread as it arrives (never buffered whole); stderr and the
+//! exit status end up in the error.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+use tokio_util::io::SyncIoBridge;
+
+use super::SourceError;
+use crate::model::ParseError;
+
+const STDERR_LIMIT: usize = 4096;
+
+/// One command invocation.
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub timeout: Duration,
+    /// Accept a non-zero exit when the output parsed (`scontrol ping` exits 1
+    /// when a controller is down but still says which).
+    pub accept_failure_exit: bool,
+}
+
+impl CommandSpec {
+    fn display(&self) -> String {
+        let mut s = self.program.display().to_string();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s
+    }
+}
+
+/// Runs `spec` and parses stdout with `parse`.
+pub async fn run<T, F>(spec: &CommandSpec, parse: F) -> Result<T, SourceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn BufRead) -> Result<T, ParseError> + Send + 'static,
+{
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .env("SLURM_TIME_FORMAT", "%s")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| SourceError::Command(format!("cannot run {}: {e}", spec.program.display())))?;
+    let pid = child.id();
+    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(SourceError::Command("child pipes missing".into()));
+    };
+
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::with_capacity(64 * 1024, SyncIoBridge::new(stdout));
+        let result = parse(&mut reader);
+        // Drain what the parser left so the child never blocks on a full pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        result
+    });
+    let stderr_reader = async move {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stderr.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if buf.len() < STDERR_LIMIT {
+                        buf.extend_from_slice(&chunk[..n.min(STDERR_LIMIT - buf.len())]);
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&buf).trim().to_string()
+    };
+    let work = async {
+        let (parsed, stderr_text, status) = tokio::join!(parser, stderr_reader, child.wait());
+        (parsed, stderr_text, status)
+    };
+    match tokio::time::timeout(spec.timeout, work).await {
+        Ok((parsed, stderr_text, status)) => {
+            let status =
+                status.map_err(|e| SourceError::Command(format!("{}: {e}", spec.display())))?;
+            let parsed =
+                parsed.map_err(|e| SourceError::Command(format!("parser task failed: {e}")))?;
+            match (status.success(), parsed) {
+                (true, Ok(v)) => Ok(v),
+                (false, Ok(v)) if spec.accept_failure_exit => Ok(v),
+                (true, Err(e)) => Err(SourceError::Parse(e)),
+                (false, _) => Err(SourceError::Command(format!(
+                    "{} exited with {}{}",
+                    spec.display(),
+                    status
+                        .code()
+                        .map_or_else(|| "a signal".to_string(), |c| format!("code {c}")),
+                    if stderr_text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {stderr_text}")
+                    }
+                ))),
+            }
+        }
+        Err(_) => {
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            let _ = child.wait().await;
+            Err(SourceError::Timeout(spec.timeout))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout_ms: u64) -> CommandSpec {
+        CommandSpec {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            timeout: Duration::from_millis(timeout_ms),
+            accept_failure_exit: false,
+        }
+    }
+
+    fn read_all(r: &mut dyn BufRead) -> Result<String, ParseError> {
+        let mut s = String::new();
+        r.read_to_string(&mut s)?;
+        Ok(s)
+    }
+
+    #[tokio::test]
+    async fn output_and_time_format() {
+        let out = run(&sh("echo $SLURM_TIME_FORMAT", 5000), read_all).await;
+        assert_eq!(out.ok().as_deref(), Some("%s\n"));
+    }
+
+    #[tokio::test]
+    async fn exit_code_and_stderr_in_error() {
+        let err = run(&sh("echo boom >&2; exit 3", 5000), read_all)
+            .await
+            .err();
+        let text = err.map(|e| (e.reason(), e.to_string()));
+        let (reason, text) = text.unwrap_or_default();
+        assert_eq!(reason, "command");
+        assert!(text.contains("code 3") && text.contains("boom"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn missing_program() {
+        let spec = CommandSpec {
+            program: "/nonexistent/squeue".into(),
+            ..sh("", 1000)
+        };
+        let err = run(&spec, read_all).await.err();
+        assert_eq!(err.map(|e| e.reason()), Some("command"));
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let marker = dir.path().join("child-alive");
+        // The grandchild would touch the marker after 2 s if it survived the kill.
+        let script = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        let started = std::time::Instant::now();
+        let err = run(&sh(&script, 300), read_all).await.err();
+        assert_eq!(err.map(|e| e.reason()), Some("timeout"));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(!marker.exists(), "grandchild survived the timeout");
+    }
+}

@@ -1,0 +1,74 @@
+//! Sources: fetch raw data from Slurm and hand it to the model's parsers.
+//! No metric knowledge lives here.
+
+pub mod cli;
+pub mod command;
+pub mod rest;
+
+use crate::model::{ControllerData, DataKind, Diag, Jobs, Nodes, ParseError, Partitions};
+
+/// One fetched piece of data.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    Nodes(Nodes),
+    Partitions(Partitions),
+    Jobs(Jobs),
+    Diag(Box<Diag>),
+    Controllers(ControllerData),
+}
+
+/// Why a fetch failed. `reason()` is the small fixed label set of
+/// `slurm_exporter_collection_errors_total`.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("connection failed: {0}")]
+    Connection(String),
+    #[error("authentication rejected: {0}")]
+    Auth(String),
+    #[error("cannot parse output: {0}")]
+    Parse(#[from] ParseError),
+    #[error("{0}")]
+    Command(String),
+}
+
+impl SourceError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SourceError::Timeout(_) => "timeout",
+            SourceError::Connection(_) => "connection",
+            SourceError::Auth(_) => "auth",
+            SourceError::Parse(_) => "parse",
+            SourceError::Command(_) => "command",
+        }
+    }
+}
+
+/// The reasons `SourceError::reason` can return, for pre-declared series.
+pub const ERROR_REASONS: [&str; 5] = ["timeout", "connection", "auth", "parse", "command"];
+
+/// The configured source.
+pub enum Source {
+    Cli(cli::CliSource),
+    Rest(rest::RestSource),
+}
+
+impl Source {
+    /// Label value `source` of `slurm_exporter_slurm_request_duration_seconds`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Source::Cli(_) => "cli",
+            Source::Rest(_) => "rest",
+        }
+    }
+
+    /// Fetches one kind of data. The caller applies the collection timeout;
+    /// the CLI source also kills its command at that deadline.
+    pub async fn fetch(&self, kind: DataKind) -> Result<Fetched, SourceError> {
+        match self {
+            Source::Cli(s) => s.fetch(kind).await,
+            Source::Rest(s) => s.fetch(kind).await,
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! The REST source: slurmrestd over TCP or a unix socket, authenticated with a JWT
+//! (`X-SLURM-USER-NAME` / `X-SLURM-USER-TOKEN`).
+//!
+//! The newest API version the server offers is detected on first use and again when
+//! the server answers 404 for it (an upgrade removed it). `/jobs` is Slurm's most
+//! expensive query, so it is asked with `update_time` and the previous jobs are
+//! reused when nothing changed. Bodies are parsed as a stream on a blocking thread.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, BodyStream, Empty};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::sync::Mutex;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::{Fetched, SourceError};
+use crate::config::RestEndpoint;
+use crate::model::json::{self, Meta};
+use crate::model::{ControllerData, DataKind, Jobs, ParseError};
+
+/// API versions we can read, newest first.
+pub const API_VERSIONS: [&str; 9] = [
+    "v0.0.44", "v0.0.43", "v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38", "v0.0.37",
+    "v0.0.36",
+];
+
+/// Refetch the full job list at least this often even when slurmrestd answers
+/// 304 Not Modified (as 22.05 does when nothing changed since `update_time`), so
+/// a clock difference between us and slurmctld cannot hide changes for long.
+const FULL_JOBS_REFRESH_EVERY: u32 = 10;
+
+/// Where the token comes from. Read on every request, so a rotated file is used
+/// at once. Never logged.
+#[derive(Clone)]
+pub enum TokenSource {
+    File(PathBuf),
+    Value(String),
+}
+
+impl TokenSource {
+    fn read(&self) -> Result<String, SourceError> {
+        match self {
+            TokenSource::Value(v) => Ok(v.clone()),
+            TokenSource::File(path) => std::fs::read_to_string(path)
+                .map(|t| t.trim().trim_start_matches("SLURM_JWT=").to_string())
+                .map_err(|e| {
+                    SourceError::Auth(format!("cannot read JWT file {}: {e}", path.display()))
+                }),
+        }
+    }
+}
+
+/// Returns the `sun` (user name) claim of a Slurm JWT, if it has one.
+pub fn token_user(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sun")?.as_str().map(str::to_string)
+}
+
+struct JobsCache {
+    jobs: Jobs,
+    update_time: i64,
+    reuses: u32,
+}
+
+pub struct RestSource {
+    endpoint: RestEndpoint,
+    token: TokenSource,
+    user: Option<String>,
+    version: Mutex<Option<&'static str>>,
+    jobs_cache: Mutex<Option<JobsCache>>,
+}
+
+enum Answer {
+    Ok(Response<Incoming>),
+    NotModified,
+    VersionGone,
+}
+
+impl RestSource {
+    pub fn new(endpoint: RestEndpoint, token: TokenSource, user: Option<String>) -> RestSource {
+        RestSource {
+            endpoint,
+            token,
+            user,
+            version: Mutex::new(None),
+            jobs_cache: Mutex::new(None),
+        }
+    }
+
+    /// The API version in use, detecting it if needed.
+    pub async fn api_version(&self) -> Result<&'static str, SourceError> {
+        let mut guard = self.version.lock().await;
+        if let Some(v) = *guard {
+            return Ok(v);
+        }
+        for v in API_VERSIONS {
+            match self.get(&format!("/slurm/{v}/ping"), false).await? {
+                Answer::Ok(_) => {
+                    tracing::info!(version = v, "slurmrestd API version detected");
+                    *guard = Some(v);
+                    return Ok(v);
+                }
+                Answer::VersionGone => continue,
+                Answer::NotModified => continue,
+            }
+        }
+        Err(SourceError::Connection(
+            "slurmrestd offers none of the API versions this exporter reads (v0.0.36 to v0.0.44)"
+                .into(),
+        ))
+    }
+
+    pub async fn fetch(&self, kind: DataKind) -> Result<Fetched, SourceError> {
+        match self.fetch_once(kind).await {
+            Err(SourceError::Connection(m)) if m.starts_with(VERSION_GONE) => {
+                *self.version.lock().await = None;
+                self.fetch_once(kind).await
+            }
+            other => other,
+        }
+    }
+
+    async fn fetch_once(&self, kind: DataKind) -> Result<Fetched, SourceError> {
+        let v = self.api_version().await?;
+        match kind {
+            DataKind::Nodes => {
+                let r = self
+                    .get_json(&format!("/slurm/{v}/nodes"), |r| json::parse_nodes(r))
+                    .await?;
+                Ok(Fetched::Nodes(r.data))
+            }
+            DataKind::Partitions => {
+                let r = self
+                    .get_json(&format!("/slurm/{v}/partitions"), |r| {
+                        json::parse_partitions(r)
+                    })
+                    .await?;
+                Ok(Fetched::Partitions(r.data))
+            }
+            DataKind::Diag => {
+                let r = self
+                    .get_json(&format!("/slurm/{v}/diag"), |r| json::parse_diag(r))
+                    .await?;
+                Ok(Fetched::Diag(Box::new(r.data)))
+            }
+            DataKind::Jobs => self.jobs(v).await.map(Fetched::Jobs),
+            DataKind::Controllers => {
+                let started = Instant::now();
+                let r = self
+                    .get_json(&format!("/slurm/{v}/ping"), |r| json::parse_ping(r))
+                    .await?;
+                let elapsed = started.elapsed().as_secs_f64();
+                let mut controllers = r.data;
+                for c in controllers.iter_mut().filter(|c| c.up) {
+                    c.latency_seconds.get_or_insert(elapsed);
+                }
+                let Meta {
+                    release, cluster, ..
+                } = r.meta;
+                Ok(Fetched::Controllers(ControllerData {
+                    controllers,
+                    info: crate::model::ClusterInfo {
+                        cluster_name: cluster,
+                        version: release,
+                    },
+                }))
+            }
+        }
+    }
+
+    async fn jobs(&self, v: &'static str) -> Result<Jobs, SourceError> {
+        let mut cache = self.jobs_cache.lock().await;
+        let request_time = unix_now() - 1;
+        let path = match cache.as_ref() {
+            Some(c) if c.reuses < FULL_JOBS_REFRESH_EVERY => {
+                format!("/slurm/{v}/jobs?update_time={}", c.update_time)
+            }
+            _ => format!("/slurm/{v}/jobs"),
+        };
+        match self.get(&path, true).await? {
+            Answer::NotModified => cached_jobs(&mut cache),
+            Answer::VersionGone => Err(version_gone(v)),
+            Answer::Ok(resp) => {
+                let r = parse_body(resp, |r| json::parse_jobs(r)).await?;
+                let update_time = r.last_update.unwrap_or(request_time);
+                *cache = Some(JobsCache {
+                    jobs: r.data.clone(),
+                    update_time,
+                    reuses: 0,
+                });
+                Ok(r.data)
+            }
+        }
+    }
+
+    async fn get_json<T, F>(&self, path: &str, parse: F) -> Result<json::Response<T>, SourceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn BufRead) -> Result<json::Response<T>, ParseError> + Send + 'static,
+    {
+        match self.get(path, false).await? {
+            Answer::Ok(resp) => parse_body(resp, parse).await,
+            Answer::VersionGone => Err(version_gone(path)),
+            Answer::NotModified => Err(SourceError::Connection(format!(
+                "unexpected 304 for {path}"
+            ))),
+        }
+    }
+
+    async fn get(&self, path: &str, allow_not_modified: bool) -> Result<Answer, SourceError> {
+        let token = self.token.read()?;
+        let user = self
+            .user
+            .clone()
+            .or_else(|| token_user(&token))
+            .unwrap_or_else(|| "root".to_string());
+        let (host, io) = self.connect().await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| SourceError::Connection(format!("HTTP handshake with slurmrestd: {e}")))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let request = Request::get(path)
+            .header("host", host)
+            .header("accept", "application/json")
+            .header("x-slurm-user-name", user)
+            .header("x-slurm-user-token", token)
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| SourceError::Connection(format!("bad request for {path}: {e}")))?;
+        let resp = sender
+            .send_request(request)
+            .await
+            .map_err(|e| SourceError::Connection(format!("GET {path}: {e}")))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(Answer::Ok(resp));
+        }
+        if status == StatusCode::NOT_MODIFIED && allow_not_modified {
+            return Ok(Answer::NotModified);
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Ok(Answer::VersionGone);
+        }
+        let body = body_snippet(resp).await;
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(SourceError::Auth(format!(
+                "slurmrestd answered {status} for {path}: {body}"
+            )));
+        }
+        Err(SourceError::Connection(format!(
+            "slurmrestd answered {status} for {path}: {body}"
+        )))
+    }
+
+    async fn connect(&self) -> Result<(String, BoxedIo), SourceError> {
+        match &self.endpoint {
+            RestEndpoint::Tcp { authority } => {
+                let stream = tokio::net::TcpStream::connect(authority.as_str())
+                    .await
+                    .map_err(|e| SourceError::Connection(format!("connect to {authority}: {e}")))?;
+                let _ = stream.set_nodelay(true);
+                Ok((authority.clone(), BoxedIo::Tcp(TokioIo::new(stream))))
+            }
+            RestEndpoint::Unix { path } => {
+                let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| {
+                    SourceError::Connection(format!("connect to {}: {e}", path.display()))
+                })?;
+                Ok(("localhost".to_string(), BoxedIo::Unix(TokioIo::new(stream))))
+            }
+        }
+    }
+}
+
+const VERSION_GONE: &str = "slurmrestd no longer offers";
+
+fn version_gone(what: &str) -> SourceError {
+    SourceError::Connection(format!(
+        "{VERSION_GONE} {what} (404); detecting the API version again"
+    ))
+}
+
+fn cached_jobs(cache: &mut Option<JobsCache>) -> Result<Jobs, SourceError> {
+    match cache.as_mut() {
+        Some(c) => {
+            c.reuses += 1;
+            Ok(c.jobs.clone())
+        }
+        None => Err(SourceError::Connection(
+            "no previous job list to reuse".into(),
+        )),
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+async fn body_snippet(resp: Response<Incoming>) -> String {
+    let mut body = resp.into_body();
+    let mut buf = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(data) = frame.data_ref() {
+            buf.extend_from_slice(data);
+        }
+        if buf.len() > 512 {
+            buf.truncate(512);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf).trim().to_string()
+}
+
+/// Streams the body into `parse` on a blocking thread.
+async fn parse_body<T, F>(resp: Response<Incoming>, parse: F) -> Result<T, SourceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn BufRead) -> Result<T, ParseError> + Send + 'static,
+{
+    let stream = BodyStream::new(resp.into_body()).filter_map(|frame| async move {
+        match frame {
+            Ok(f) => f.into_data().ok().map(Ok),
+            Err(e) => Some(Err(std::io::Error::other(e))),
+        }
+    });
+    let reader = StreamReader::new(Box::pin(stream));
+    tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::with_capacity(64 * 1024, SyncIoBridge::new(reader));
+        parse(&mut reader)
+    })
+    .await
+    .map_err(|e| SourceError::Connection(format!("parser task failed: {e}")))?
+    .map_err(|e| match e {
+        ParseError::Io(io) => SourceError::Connection(format!("reading the response: {io}")),
+        other => SourceError::Parse(other),
+    })
+}
+
+/// TCP or unix stream, so one request path serves both.
+enum BoxedIo {
+    Tcp(TokioIo<tokio::net::TcpStream>),
+    Unix(TokioIo<tokio::net::UnixStream>),
+}
+
+macro_rules! delegate {
+    ($self:ident, $inner:ident => $e:expr) => {
+        match $self.get_mut() {
+            BoxedIo::Tcp($inner) => $e,
+            BoxedIo::Unix($inner) => $e,
+        }
+    };
+}
+
+impl hyper::rt::Read for BoxedIo {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        delegate!(self, io => std::pin::Pin::new(io).poll_read(cx, buf))
+    }
+}
+
+impl hyper::rt::Write for BoxedIo {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        delegate!(self, io => std::pin::Pin::new(io).poll_write(cx, buf))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        delegate!(self, io => std::pin::Pin::new(io).poll_flush(cx))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        delegate!(self, io => std::pin::Pin::new(io).poll_shutdown(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_from_token_claims() {
+        // {"alg":"HS256","typ":"JWT"}.{"exp":1,"iat":0,"sun":"root"}.sig
+        let token =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjEsImlhdCI6MCwic3VuIjoicm9vdCJ9.c2ln";
+        assert_eq!(token_user(token).as_deref(), Some("root"));
+        assert_eq!(token_user("garbage"), None);
+        assert_eq!(token_user("a.!!!.c"), None);
+    }
+}

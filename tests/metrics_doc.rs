@@ -1,0 +1,198 @@
+//! docs/metrics.md and the code must list the same metric families, with the same
+//! type, labels and help. `UPDATE_DOCS=1 cargo test --test metrics_doc` rewrites the
+//! generated table from the code.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use slurm_exporter::collectors::{self, Context};
+use slurm_exporter::exposition::{Family, MetricType};
+use slurm_exporter::model::*;
+use slurm_exporter::self_metrics::{CollectionStats, HttpStats};
+
+const BEGIN: &str = "<!-- BEGIN GENERATED: metric table -->";
+const END: &str = "<!-- END GENERATED -->";
+
+fn everything() -> SlurmData {
+    let node = Node {
+        name: "n1".into(),
+        partitions: vec!["debug".into()],
+        state: NodeState::from_compound("IDLE+DRAIN"),
+        cpus_total: Some(4),
+        cpus_allocated: Some(0),
+        memory_total_bytes: Some(1),
+        memory_allocated_bytes: Some(1),
+        memory_free_bytes: Some(1),
+        cpu_load: Some(1.0),
+        reason: Some("r".into()),
+        reason_changed_at: Some(1),
+    };
+    SlurmData {
+        nodes: Some(Arc::new(Nodes { nodes: vec![node] })),
+        partitions: Some(Arc::new(Partitions {
+            partitions: vec![Partition {
+                name: "debug".into(),
+                state: Some("UP".into()),
+                total_cpus: Some(4),
+                total_nodes: Some(1),
+                is_default: Some(true),
+                max_time_seconds: Some(60),
+            }],
+        })),
+        jobs: Some(Arc::new(Jobs {
+            jobs: vec![Job {
+                state: JobState::Pending,
+                partition: "debug".into(),
+                reason: "Priority".into(),
+                cpus: Some(1),
+                nodes: Some(1),
+                submit_time: Some(1),
+                start_time: None,
+                task_count: 1,
+            }],
+        })),
+        diag: Some(Arc::new(Diag {
+            rpcs_by_message_type: vec![RpcStat {
+                name: "REQUEST_PING".into(),
+                count: 1,
+                total_time_us: 1,
+            }],
+            ..Default::default()
+        })),
+        controllers: Some(Arc::new(ControllerData {
+            controllers: vec![Controller {
+                hostname: "h".into(),
+                mode: ControllerMode::Primary,
+                up: true,
+                latency_seconds: Some(0.1),
+            }],
+            info: ClusterInfo {
+                cluster_name: Some("lab".into()),
+                version: Some("22.05.8".into()),
+            },
+        })),
+    }
+}
+
+/// One table row per family, from the code.
+fn rows() -> Vec<String> {
+    let ctx = Context {
+        cluster: "lab".into(),
+        now: 10,
+    };
+    let data = everything();
+    let mut sections: Vec<(String, Vec<Family>)> = collectors::ALL
+        .iter()
+        .map(|c| (format!("collector `{}`", c.name), (c.collect)(&data, &ctx)))
+        .collect();
+    let mut stats = CollectionStats::default();
+    stats.collectors.entry("nodes").or_default();
+    stats.observe_request("cli", "nodes", 0.1);
+    let mut http = HttpStats::default();
+    http.observe("metrics", 200, 0.1);
+    let mut own = stats.families(0);
+    own.extend(http.families());
+    sections.push(("exporter itself".into(), own));
+    sections.push((
+        "process".into(),
+        slurm_exporter::process_metrics::families(),
+    ));
+
+    let mut out = Vec::new();
+    for (section, families) in sections {
+        for f in families {
+            let (name, kind) = match f.kind {
+                MetricType::Counter => (format!("{}_total", f.name), "counter"),
+                MetricType::Gauge => (f.name.clone(), "gauge"),
+                MetricType::Histogram => (f.name.clone(), "histogram"),
+            };
+            let labels: BTreeSet<&str> = f
+                .samples
+                .iter()
+                .flat_map(|s| s.labels.iter().map(|(k, _)| *k))
+                .filter(|k| *k != "le")
+                .collect();
+            let labels: Vec<&str> = labels.into_iter().collect();
+            out.push(format!(
+                "| `{name}` | {kind} | {} | {} | {section} |",
+                if labels.is_empty() {
+                    "-".to_string()
+                } else {
+                    labels.join(", ")
+                },
+                f.help.replace('|', "\\|"),
+            ));
+        }
+    }
+    out
+}
+
+fn generated_table() -> String {
+    let mut t =
+        String::from("| Metric | Type | Labels | Meaning | Source |\n|---|---|---|---|---|\n");
+    for r in rows() {
+        t.push_str(&r);
+        t.push('\n');
+    }
+    t
+}
+
+#[test]
+fn docs_match_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md");
+    let doc = std::fs::read_to_string(path).unwrap_or_default();
+    let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
+        panic!("docs/metrics.md lacks the generated-table markers");
+    };
+    let current = &doc[b + BEGIN.len()..e];
+    let wanted = format!("\n{}", generated_table());
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        let updated = format!("{}{}{}{}", &doc[..b], BEGIN, wanted, &doc[e..]);
+        std::fs::write(path, updated).unwrap_or_else(|e| panic!("{e}"));
+        return;
+    }
+    if current != wanted {
+        let have: BTreeSet<&str> = current.lines().collect();
+        let want: BTreeSet<&str> = wanted.lines().collect();
+        let missing: Vec<_> = want.difference(&have).collect();
+        let extra: Vec<_> = have.difference(&want).collect();
+        panic!(
+            "docs/metrics.md disagrees with the code (run UPDATE_DOCS=1 cargo test --test metrics_doc)\n\
+             in code, not in docs: {missing:#?}\nin docs, not in code: {extra:#?}"
+        );
+    }
+}
+
+#[test]
+fn metric_names_follow_conventions() {
+    for row in rows() {
+        let name = row.split('`').nth(1).unwrap_or_default();
+        assert!(
+            name.starts_with("slurm_") || name.starts_with("process_"),
+            "{name}: prefix"
+        );
+        assert!(
+            !name.contains("__")
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{name}"
+        );
+        let kind = row.split('|').nth(2).unwrap_or_default().trim();
+        assert_eq!(
+            name.ends_with("_total"),
+            kind == "counter",
+            "{name}: _total iff counter"
+        );
+        for unit in [
+            "_ms",
+            "_us",
+            "_milliseconds",
+            "_microseconds",
+            "_mb",
+            "_megabytes",
+        ] {
+            assert!(!name.contains(unit), "{name}: use base units");
+        }
+    }
+}
