@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# record-fixtures.sh - record raw Slurm outputs from the lab cluster as test fixtures.
+#
+# Usage:
+#   scripts/slurm-dev-cluster.sh up
+#   scripts/slurm-dev-cluster.sh workload
+#   scripts/record-fixtures.sh [OUTPUT_DIR]     (default <repo>/tests/fixtures/slurm-22.05)
+#
+# Every command runs with SLURM_TIME_FORMAT=%s. The only sanitising: the machine's host
+# name is replaced by "labhost" in every file, and the script fails if a JWT would land in
+# a file. README.md in the output directory is written by hand and never touched here.
+set -euo pipefail
+
+# squeue format the exporter parses. It MUST match the format string in the exporter's
+# source code (SQUEUE_FORMAT in src/model/text/squeue.rs): job id, extended state,
+# partition, cpus, nodes, submit time, start time, reason. The reason is last because it
+# is free text and may contain '|'.
+SQUEUE_FORMAT='%i|%T|%P|%C|%D|%V|%S|%r'
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+CLUSTER="$SCRIPT_DIR/slurm-dev-cluster.sh"
+OUT="${1:-$REPO_DIR/tests/fixtures/slurm-22.05}"
+
+die() { printf '[record] ERROR: %s\n' "$*" >&2; exit 1; }
+log() { printf '[record] %s\n' "$*" >&2; }
+
+eval "$("$CLUSTER" env)"
+export SLURM_TIME_FORMAT=%s
+REST="$SLURM_LAB_REST_URL"
+
+"$CLUSTER" status >/dev/null || die "lab cluster is not up; run: $CLUSTER up && $CLUSTER workload"
+[[ -n $(squeue -h -o %i) ]] || log "WARNING: no jobs in the queue; did you run '$CLUSTER workload'?"
+
+HOST_SHORT=$(hostname -s)
+HOST_FULL=$(hostname -f 2>/dev/null || hostname)
+case $HOST_SHORT in
+    ""|?|lab|labhost|debug|batch|n1|n2|f1|f2|root|slurm|munge|localhost|none|None|true|false)
+        die "host name '$HOST_SHORT' collides with words in the fixtures; cannot sanitise it safely" ;;
+esac
+
+TOKEN=$("$CLUSTER" token root 600)
+[[ -n $TOKEN ]] || die "could not get a JWT"
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# cmd FILE COMMAND... : stdout of a command into FILE (fails if the command fails)
+cmd() {
+    local f=$1; shift
+    "$@" >"$TMP/$f" || die "command failed: $*"
+}
+
+# rest FILE PATH : body of GET PATH, which must answer 200
+rest() {
+    local f=$1 path=$2 code
+    code=$(curl -s -o "$TMP/$f" -w '%{http_code}' --max-time 60 \
+        -H "X-SLURM-USER-NAME: root" -H "X-SLURM-USER-TOKEN: $TOKEN" "$REST$path")
+    [[ $code == 200 ]] || die "GET $path answered HTTP $code"
+}
+
+# rest_raw FILE PATH [TOKEN|-] : status line, headers and body (CR removed) of GET PATH;
+# '-' sends no token headers at all.
+rest_raw() {
+    local f=$1 path=$2 tok=${3:-$TOKEN}
+    local hdrs=(-H "X-SLURM-USER-NAME: root" -H "X-SLURM-USER-TOKEN: $tok")
+    [[ $tok == - ]] && hdrs=()
+    {
+        printf '# GET %s\n' "$path"
+        curl -s -i --max-time 60 "${hdrs[@]}" "$REST$path" | tr -d '\r'
+        echo
+    } >"$TMP/$f"
+}
+
+log "recording into $OUT"
+cmd scontrol-show-node.txt      scontrol -o show node
+cmd scontrol-show-partition.txt scontrol -o show partition
+cmd squeue.txt                  squeue -h -t all -r -o "$SQUEUE_FORMAT"
+cmd sdiag.txt                   sdiag
+cmd scontrol-ping.txt           scontrol ping
+cmd scontrol-show-config.txt    scontrol show config
+cmd scontrol-version.txt        scontrol version
+cmd sinfo.json                  sinfo --json
+cmd squeue.json                 squeue --json
+cmd sinfo.txt                   sinfo
+cmd squeue-human.txt            squeue
+
+for ep in nodes partitions jobs diag ping licenses; do
+    rest "rest-v0.0.38-$ep.json" "/slurm/v0.0.38/$ep"
+done
+rest rest-v0.0.37-ping.json /slurm/v0.0.37/ping
+rest rest-v0.0.36-ping.json /slurm/v0.0.36/ping
+
+# Error shapes.
+rest_raw rest-404.txt /slurm/v0.0.40/ping            # unknown API version, valid token
+rest_raw rest-401.txt /slurm/v0.0.38/ping -          # no token headers: the only 401
+rest_raw rest-bad-token.txt /slurm/v0.0.38/ping not-a-valid-jwt   # malformed token
+EXPIRED=$("$CLUSTER" token root 1)
+sleep 2
+rest_raw rest-expired-token.txt /slurm/v0.0.38/ping "$EXPIRED"
+
+# update_time in the future-or-now: "nothing changed since"; 22.05 answers 304 with no body.
+now=$(date +%s)
+rest_raw rest-v0.0.38-jobs-notmodified.txt "/slurm/v0.0.38/jobs?update_time=$now"
+
+# --- sanitise: host name -> labhost (FQDN first, then the short name as a whole word).
+for f in "$TMP"/*; do
+    H_FULL="$HOST_FULL" H_SHORT="$HOST_SHORT" perl -pi -e '
+        BEGIN { $f = $ENV{H_FULL}; $s = $ENV{H_SHORT}; }
+        s/(?<![\w-])\Q$f\E(?![\w-])/labhost/g if $f ne $s;
+        s/(?<![\w-])\Q$s\E(?![\w-])/labhost/g;
+    ' "$f"
+done
+
+# --- no JWT may be recorded.
+if grep -rlF -e "$TOKEN" -e "$EXPIRED" "$TMP" >/dev/null ||
+   grep -rlE 'eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.' "$TMP" >/dev/null; then
+    die "a JWT appears in the recorded output; nothing written"
+fi
+
+mkdir -p "$OUT"
+for f in "$TMP"/*; do
+    install -m 0644 "$f" "$OUT/$(basename "$f")"
+done
+log "wrote $(find "$TMP" -type f | wc -l) files to $OUT (Slurm $(scontrol version | awk '{ print $2 }'))"
