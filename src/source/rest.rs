@@ -57,14 +57,39 @@ impl TokenSource {
     }
 }
 
-/// Returns the `sun` (user name) claim of a Slurm JWT, if it has one.
-pub fn token_user(token: &str) -> Option<String> {
+/// The claims of a JWT (its middle part), if it is one.
+fn token_claims(token: &str) -> Option<serde_json::Value> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("sun")?.as_str().map(str::to_string)
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Returns the `sun` (user name) claim of a Slurm JWT, if it has one.
+pub fn token_user(token: &str) -> Option<String> {
+    token_claims(token)?
+        .get("sun")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Checks what we can check locally before sending a token. Slurm 22.05 answers
+/// an expired or malformed token with a generic HTTP 500 (slurmctld rejects it,
+/// not slurmrestd), which would otherwise look like a controller failure.
+pub fn check_token(token: &str, now: i64) -> Result<(), SourceError> {
+    let Some(claims) = token_claims(token) else {
+        return Err(SourceError::Auth(
+            "the JWT is malformed (not header.payload.signature)".into(),
+        ));
+    };
+    match claims.get("exp").and_then(|e| e.as_i64()) {
+        Some(exp) if exp <= now => Err(SourceError::Auth(format!(
+            "the JWT expired {}s ago (exp {exp})",
+            now - exp
+        ))),
+        _ => Ok(()),
+    }
 }
 
 struct JobsCache {
@@ -220,6 +245,7 @@ impl RestSource {
 
     async fn get(&self, path: &str, allow_not_modified: bool) -> Result<Answer, SourceError> {
         let token = self.token.read()?;
+        check_token(&token, unix_now())?;
         let user = self
             .user
             .clone()
@@ -322,7 +348,34 @@ async fn body_snippet(resp: Response<Incoming>) -> String {
             break;
         }
     }
-    String::from_utf8_lossy(&buf).trim().to_string()
+    summarize_error_body(&buf)
+}
+
+/// Slurm's `errors[]` descriptions when the body is a Slurm JSON document,
+/// else the body's text on one line.
+fn summarize_error_body(body: &[u8]) -> String {
+    if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(errors) = doc.get("errors").and_then(|e| e.as_array()) {
+            let texts: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    ["description", "error", "source"]
+                        .iter()
+                        .filter_map(|k| e.get(*k).and_then(|v| v.as_str()))
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                })
+                .collect();
+            if !texts.is_empty() {
+                return texts.join("; ");
+            }
+        }
+    }
+    String::from_utf8_lossy(body)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Streams the body into `parse` on a blocking thread.
@@ -409,5 +462,34 @@ mod tests {
         assert_eq!(token_user(token).as_deref(), Some("root"));
         assert_eq!(token_user("garbage"), None);
         assert_eq!(token_user("a.!!!.c"), None);
+    }
+
+    #[test]
+    fn expired_and_malformed_tokens_are_auth_errors() {
+        // payload {"exp":1,"iat":0,"sun":"root"}
+        let expired =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjEsImlhdCI6MCwic3VuIjoicm9vdCJ9.c2ln";
+        assert_eq!(
+            check_token(expired, 100).err().map(|e| e.reason()),
+            Some("auth")
+        );
+        assert!(check_token(expired, 0).is_ok());
+        assert_eq!(
+            check_token("not-a-jwt", 0).err().map(|e| e.reason()),
+            Some("auth")
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_summarized() {
+        let body = br#"{"meta":{},"errors":[{"description":"slurmctld config is unable to load","error_number":-1,"error":"Unspecified error","source":"slurm_load_ctl_conf"}]}"#;
+        assert_eq!(
+            summarize_error_body(body),
+            "slurmctld config is unable to load / Unspecified error / slurm_load_ctl_conf"
+        );
+        assert_eq!(
+            summarize_error_body(b"Authentication\nfailure\n"),
+            "Authentication failure"
+        );
     }
 }

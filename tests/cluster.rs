@@ -1,0 +1,344 @@
+//! The exporter against the real local Slurm cluster (`scripts/slurm-dev-cluster.sh up`
+//! and `workload`), once per source. Values are checked against what `sinfo`,
+//! `squeue`, `sdiag` and `scontrol` print for the same cluster at the same time.
+//!
+//! Skipped when no cluster is up, unless `SLURM_EXPORTER_REQUIRE_CLUSTER=1` (CI),
+//! where a missing cluster is a failure.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{value, Exporter};
+
+/// The lab's slurm.conf, if a cluster is up.
+fn slurm_conf() -> Option<String> {
+    let conf = std::env::var("SLURM_CONF").ok().or_else(|| {
+        let p = common::repo().join(".lab/etc/slurm.conf");
+        p.exists().then(|| p.display().to_string())
+    });
+    let up = conf.as_ref().is_some_and(|c| {
+        Command::new("scontrol")
+            .arg("ping")
+            .env("SLURM_CONF", c)
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("is UP"))
+    });
+    if up {
+        return conf;
+    }
+    assert!(
+        std::env::var("SLURM_EXPORTER_REQUIRE_CLUSTER").as_deref() != Ok("1"),
+        "SLURM_EXPORTER_REQUIRE_CLUSTER=1 but no local Slurm cluster answers (scripts/slurm-dev-cluster.sh up)"
+    );
+    eprintln!(
+        "skipped: no local Slurm cluster is up (scripts/slurm-dev-cluster.sh up && workload)"
+    );
+    None
+}
+
+fn run(conf: &str, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .env("SLURM_CONF", conf)
+        .env("SLURM_TIME_FORMAT", "%s")
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What Slurm's own commands say, in the exporter's terms.
+#[derive(Debug, PartialEq)]
+struct Expected {
+    nodes_by_state: BTreeMap<String, f64>,
+    cpus: [f64; 3],
+    jobs_by_state: BTreeMap<String, f64>,
+    partition_jobs: BTreeMap<(String, String), f64>,
+    pending_by_reason: BTreeMap<String, f64>,
+}
+
+fn expected(conf: &str) -> Expected {
+    let mut nodes_by_state = BTreeMap::new();
+    let mut cpus = [0.0; 3];
+    let mut seen = std::collections::BTreeSet::new();
+    for line in run(conf, "sinfo", &["-h", "-N", "-o", "%N|%T|%C"]).lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        if f.len() != 3 || !seen.insert(f[0].to_string()) {
+            continue;
+        }
+        let state = f[1].trim_end_matches(['*', '~', '#', '!', '%', '$', '@', '^', '-']);
+        *nodes_by_state.entry(state.to_string()).or_insert(0.0) += 1.0;
+        let c: Vec<f64> = f[2].split('/').filter_map(|v| v.parse().ok()).collect();
+        for i in 0..3 {
+            cpus[i] += c.get(i).copied().unwrap_or(0.0);
+        }
+    }
+    let mut jobs_by_state = BTreeMap::new();
+    let mut partition_jobs = BTreeMap::new();
+    let mut pending_by_reason = BTreeMap::new();
+    for line in run(conf, "squeue", &["-h", "-t", "all", "-r", "-o", "%T|%P|%r"]).lines() {
+        let mut f = line.splitn(3, '|');
+        let (Some(state), Some(parts), Some(reason)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let state = state.to_ascii_lowercase();
+        *jobs_by_state.entry(state.clone()).or_insert(0.0) += 1.0;
+        for p in parts.split(',') {
+            *partition_jobs
+                .entry((p.to_string(), state.clone()))
+                .or_insert(0.0) += 1.0;
+        }
+        if state == "pending" {
+            let r = slurm_exporter::model::job::reason_label(reason).to_string();
+            *pending_by_reason.entry(r).or_insert(0.0) += 1.0;
+        }
+    }
+    Expected {
+        nodes_by_state,
+        cpus,
+        jobs_by_state,
+        partition_jobs,
+        pending_by_reason,
+    }
+}
+
+fn observed(m: &str, want: &Expected) -> Expected {
+    let v = |name: &str, labels: &[(&str, &str)]| value(m, name, labels).unwrap_or(-1.0);
+    Expected {
+        nodes_by_state: want
+            .nodes_by_state
+            .keys()
+            .map(|s| (s.clone(), v("slurm_nodes", &[("state", s)])))
+            .collect(),
+        cpus: [
+            v("slurm_cpus", &[("state", "allocated")]),
+            v("slurm_cpus", &[("state", "idle")]),
+            v("slurm_cpus", &[("state", "other")]),
+        ],
+        jobs_by_state: want
+            .jobs_by_state
+            .keys()
+            .map(|s| (s.clone(), v("slurm_jobs", &[("state", s)])))
+            .collect(),
+        partition_jobs: want
+            .partition_jobs
+            .keys()
+            .map(|(p, s)| {
+                (
+                    (p.clone(), s.clone()),
+                    v("slurm_partition_jobs", &[("partition", p), ("state", s)]),
+                )
+            })
+            .collect(),
+        pending_by_reason: want
+            .pending_by_reason
+            .keys()
+            .map(|r| {
+                (
+                    r.clone(),
+                    v("slurm_jobs_pending_by_reason", &[("reason", r)]),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Compares after a collection that started after Slurm's own commands ran;
+/// retries a few times because the workload may move while we look.
+fn check_against_slurm(conf: &str, exporter: &Exporter) {
+    let collections = |m: &str| {
+        value(
+            m,
+            "slurm_exporter_collections_total",
+            &[("collector", "jobs")],
+        )
+    };
+    let mut last = None;
+    for _ in 0..5 {
+        let want = expected(conf);
+        let before = collections(&exporter.metrics());
+        let _ = exporter.wait_for(
+            "a collection after reading Slurm",
+            Duration::from_secs(10),
+            |m| collections(m).unwrap_or(0.0) >= before.unwrap_or(0.0) + 2.0,
+        );
+        let m = exporter.metrics();
+        let got = observed(&m, &want);
+        if got == want {
+            assert!(
+                want.jobs_by_state.get("running").copied().unwrap_or(0.0) > 0.0,
+                "workload has no running job: {want:?}"
+            );
+            assert!(
+                want.jobs_by_state.get("pending").copied().unwrap_or(0.0) > 0.0,
+                "workload has no pending job"
+            );
+            return;
+        }
+        last = Some((want, got));
+    }
+    panic!(
+        "exporter disagrees with sinfo/squeue: {last:#?}\nlogs:\n{}",
+        exporter.logs()
+    );
+}
+
+fn check_common(conf: &str, exporter: &Exporter) {
+    let m = exporter.wait_for("all collectors up", Duration::from_secs(15), |m| {
+        ["nodes", "partitions", "jobs", "scheduler", "controller"]
+            .iter()
+            .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
+    });
+    assert_eq!(exporter.get("/ready").0, 200);
+    assert_eq!(exporter.get("/health").0, 200);
+    let version = run(conf, "scontrol", &["version"]);
+    let version = version.split_whitespace().nth(1).unwrap_or_default();
+    assert_eq!(
+        value(
+            &m,
+            "slurm_info",
+            &[("version", version), ("cluster", "lab")]
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(value(&m, "slurm_controller_reachable", &[]), Some(1.0));
+    // Per-node values from scontrol: n1 has 4 CPUs and 4000 MB.
+    assert_eq!(value(&m, "slurm_node_cpus", &[("node", "n1")]), Some(4.0));
+    assert_eq!(
+        value(&m, "slurm_node_memory_bytes", &[("node", "n1")]),
+        Some(4000.0 * 1024.0 * 1024.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            "slurm_node_reason_info",
+            &[("node", "f1"), ("reason", "fake node")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            "slurm_partition_state",
+            &[("partition", "debug"), ("state", "up")]
+        ),
+        Some(1.0)
+    );
+    let threads = value(&m, "slurm_scheduler_threads", &[]).unwrap_or(0.0);
+    assert!(threads >= 1.0, "server threads {threads}");
+    let submitted = value(&m, "slurm_scheduler_jobs_submitted_total", &[]).unwrap_or(0.0);
+    assert!(submitted >= 1.0, "jobs submitted {submitted}");
+    check_against_slurm(conf, exporter);
+}
+
+#[test]
+fn cli_source_matches_slurm() {
+    let Some(conf) = slurm_conf() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let exporter = Exporter::start(
+        &["--collection.interval=1s"],
+        &[("SLURM_CONF", &conf)],
+        dir.path().join("exporter.log"),
+    );
+    check_common(&conf, &exporter);
+}
+
+#[test]
+fn rest_source_matches_slurm() {
+    let Some(conf) = slurm_conf() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let jwt = dir.path().join("jwt");
+    let script = common::repo().join("scripts/slurm-dev-cluster.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["token", "--file", &jwt.display().to_string()])
+        .env("SLURM_CONF", &conf)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "token: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url =
+        std::env::var("SLURM_LAB_REST_URL").unwrap_or_else(|_| "http://127.0.0.1:6820".into());
+    let exporter = Exporter::start(
+        &[
+            "--collection.interval=1s",
+            "--slurm.source=rest",
+            &format!("--slurm.rest-url={url}"),
+            &format!("--slurm.jwt-file={}", jwt.display()),
+        ],
+        &[("SLURM_CONF", &conf)],
+        dir.path().join("exporter.log"),
+    );
+    check_common(&conf, &exporter);
+}
+
+/// A real token minted with a 1 s lifespan, used after it expired.
+#[test]
+fn rest_source_with_an_expired_token_reports_auth() {
+    let Some(conf) = slurm_conf() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let jwt = dir.path().join("jwt");
+    let script = common::repo().join("scripts/slurm-dev-cluster.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["token", "--file", &jwt.display().to_string(), "root", "1"])
+        .env("SLURM_CONF", &conf)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "token: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = std::fs::read_to_string(&jwt).unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(2100));
+    let url =
+        std::env::var("SLURM_LAB_REST_URL").unwrap_or_else(|_| "http://127.0.0.1:6820".into());
+    let exporter = Exporter::start(
+        &[
+            "--collection.interval=1s",
+            "--slurm.source=rest",
+            &format!("--slurm.rest-url={url}"),
+            &format!("--slurm.jwt-file={}", jwt.display()),
+        ],
+        &[("SLURM_CONF", &conf)],
+        dir.path().join("exporter.log"),
+    );
+    let m = exporter.wait_for("auth errors", Duration::from_secs(10), |m| {
+        value(
+            m,
+            "slurm_exporter_collection_errors_total",
+            &[("collector", "nodes"), ("reason", "auth")],
+        )
+        .unwrap_or(0.0)
+            >= 1.0
+    });
+    assert_eq!(
+        value(&m, "slurm_exporter_collector_up", &[("collector", "nodes")]),
+        Some(0.0)
+    );
+    assert_eq!(exporter.get("/ready").0, 503);
+    let signature = token
+        .trim()
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(signature.len() > 10);
+    assert!(
+        !exporter.logs().contains(&signature),
+        "the token leaked into the logs"
+    );
+    assert!(exporter.logs().contains("expired"), "{}", exporter.logs());
+}
