@@ -17,7 +17,6 @@ use bytes::Bytes;
 
 use crate::engine::Shared;
 use crate::exposition::{encode, Format, OPENMETRICS_EOF};
-use crate::snapshot::gzip;
 
 /// Builds the router over the shared state.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -90,12 +89,7 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
     if format == Format::OpenMetrics {
         tail.push_str(OPENMETRICS_EOF);
     }
-    let tail = if gzipped {
-        gzip(tail.as_bytes())
-    } else {
-        Bytes::from(tail)
-    };
-    let chunks = [snapshot.body(format, gzipped), tail];
+    let chunks = snapshot.body_with_tail(format, gzipped, tail.as_bytes());
     let stream = futures_util::stream::iter(chunks.map(Ok::<Bytes, std::convert::Infallible>));
     let mut response = Response::new(Body::from_stream(stream));
     let h = response.headers_mut();
@@ -212,4 +206,133 @@ fn html_escape(s: &str) -> String {
 
 async fn not_found() -> impl IntoResponse {
     (StatusCode::NOT_FOUND, "not found\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{CollectorStatus, Snapshot};
+    use axum::http::Request as HttpRequest;
+    use http_body_util::BodyExt;
+    use std::io::Read;
+    use std::time::Duration;
+    use tower::ServiceExt;
+
+    fn shared_with(status_up: bool) -> Arc<Shared> {
+        let shared = Arc::new(Shared::new(Duration::from_secs(30), 3));
+        let collectors = vec![CollectorStatus {
+            name: "jobs",
+            up: status_up,
+            last_success_unix: status_up.then_some(1.0),
+            last_success: status_up.then(Instant::now),
+            last_error: (!status_up).then(|| "squeue timed out".to_string()),
+        }];
+        let text = "# HELP slurm_up x\n# TYPE slurm_up gauge\nslurm_up 1\n".to_string();
+        shared.snapshot.store(Arc::new(Snapshot::new(
+            text.clone(),
+            text,
+            1,
+            1.0,
+            collectors,
+        )));
+        shared
+    }
+
+    async fn call(
+        shared: &Arc<Shared>,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut req = HttpRequest::get(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::empty()).unwrap_or_default();
+        let resp = router(shared.clone())
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        (parts.status, parts.headers, bytes)
+    }
+
+    #[tokio::test]
+    async fn metrics_in_both_formats_and_gzip() {
+        let shared = shared_with(true);
+        let (code, headers, body) = call(&shared, "/metrics", &[]).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], Format::Text.content_type());
+        let text = String::from_utf8_lossy(&body).into_owned();
+        assert!(text.starts_with("# HELP slurm_up x\n"), "{text}");
+        assert!(text.contains("process_resident_memory_bytes"));
+        assert!(!text.contains("# EOF"));
+
+        let om = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3";
+        let (_, headers, body) = call(&shared, "/metrics", &[("accept", om)]).await;
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            Format::OpenMetrics.content_type()
+        );
+        assert!(String::from_utf8_lossy(&body).ends_with("# EOF\n"));
+
+        let (_, headers, body) =
+            call(&shared, "/metrics", &[("accept-encoding", "gzip, deflate")]).await;
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut unzipped)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(unzipped.starts_with("# HELP slurm_up x\n"));
+        assert!(
+            unzipped
+                .contains("slurm_exporter_http_requests_total{handler=\"metrics\",code=\"200\"} 2"),
+            "{unzipped}"
+        );
+    }
+
+    #[tokio::test]
+    async fn health_ready_landing_and_404() {
+        let shared = shared_with(false);
+        assert_eq!(call(&shared, "/health", &[]).await.0, StatusCode::OK);
+        let (code, _, body) = call(&shared, "/ready", &[]).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(body["ready"], false);
+        assert_eq!(body["collectors"][0]["error"], "squeue timed out");
+        let (code, _, body) = call(&shared, "/", &[]).await;
+        assert_eq!(code, StatusCode::OK);
+        let page = String::from_utf8_lossy(&body);
+        assert!(page.contains("href=\"/metrics\"") && page.contains("squeue timed out"));
+        assert_eq!(call(&shared, "/nope", &[]).await.0, StatusCode::NOT_FOUND);
+
+        let shared = shared_with(true);
+        assert_eq!(call(&shared, "/ready", &[]).await.0, StatusCode::OK);
+        let (_, _, body) = call(&shared, "/metrics", &[]).await;
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains("slurm_exporter_http_requests_total{handler=\"ready\",code=\"200\"} 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        let mut h = HeaderMap::new();
+        assert!(!accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0"),
+        );
+        assert!(!accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("deflate, GZIP"),
+        );
+        assert!(accepts_gzip(&h));
+    }
 }
