@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, unit tests, tests on fake Slurm commands, and
+# the integration tests against a real local Slurm cluster (brought up, with a
+# workload, if it is not up yet). Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "local Slurm cluster"
+scripts/slurm-dev-cluster.sh up
+eval "$(scripts/slurm-dev-cluster.sh env)"
+# The workload's running jobs last 10 minutes: submit again when none runs or pends.
+if [[ -z "$(squeue -h -t running -o %i)" || -z "$(squeue -h -t pending -o %i)" ]]; then
+    scripts/slurm-dev-cluster.sh workload
+fi
+
+if ! command -v promtool >/dev/null; then
+    step "installing promtool (Debian package prometheus)"
+    install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+             -o DPkg::Lock::Timeout=600 prometheus)
+    "${install[@]}" >/dev/null || { apt-get update -qq && "${install[@]}" >/dev/null; }
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+step "cargo test"
+SLURM_EXPORTER_REQUIRE_CLUSTER=1 SLURM_EXPORTER_REQUIRE_PROMTOOL=1 cargo test --all-targets
+step "all tests passed"
