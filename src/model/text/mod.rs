@@ -1,0 +1,272 @@
+//! Parsers for the text output of Slurm commands (the cheapest form for jobs and nodes).
+//!
+//! Every parser reads its input line by line from a `BufRead` and never holds the
+//! whole output: only the resulting model is kept. Bytes that are not UTF-8 (a
+//! node reason typed in Latin-1, say) are replaced, not rejected.
+//!
+//! Times: the sources pin `SLURM_TIME_FORMAT=%s`, so every time Slurm prints is
+//! seconds since the epoch. A time in any other form (`2026-12-02T19:00:00`, which
+//! Slurm prints in the local time zone of the command) is reported as `None`
+//! rather than guessed.
+//!
+//! - `squeue -h -t all -r -o` [`SQUEUE_FORMAT`] → [`parse_squeue`]
+//! - `scontrol -o show node|partition` → [`parse_scontrol_nodes`], [`parse_scontrol_partitions`]
+//! - `sdiag` (22.05 to 26.05 layouts) → [`parse_sdiag`]
+//! - `scontrol ping`, `scontrol show config` → [`parse_scontrol_ping`], [`parse_scontrol_config`]
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use super::ParseError;
+
+mod controller;
+mod scontrol;
+mod sdiag;
+mod squeue;
+
+pub use controller::{parse_scontrol_config, parse_scontrol_ping};
+pub use scontrol::{parse_scontrol_nodes, parse_scontrol_partitions};
+pub use sdiag::parse_sdiag;
+pub use squeue::{parse_squeue, SQUEUE_FORMAT};
+
+/// Number of jobs a job-array index expression stands for: `5-20` → 16,
+/// `1,3,5-7` → 5, `0-99:2` → 50, `3-20%2` → 18 (the `%N` throttle does not change
+/// the count), `[5-20%2]` (brackets as squeue prints them) → 16.
+///
+/// Returns `None` when the expression is not a valid index list (callers count
+/// such a record as one job).
+pub fn count_array_tasks(spec: &str) -> Option<u64> {
+    let spec = spec.trim();
+    let spec = spec.strip_prefix('[').unwrap_or(spec);
+    let spec = spec.strip_suffix(']').unwrap_or(spec);
+    // `%N` limits how many tasks run at once; it is always last.
+    let spec = spec.split('%').next().unwrap_or_default().trim();
+    if spec.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    for item in spec.split(',') {
+        let item = item.trim();
+        let (range, step) = match item.split_once(':') {
+            Some((range, step)) => (range, step.trim().parse::<u64>().ok()?),
+            None => (item, 1),
+        };
+        if step == 0 {
+            return None;
+        }
+        let count = match range.split_once('-') {
+            Some((first, last)) => {
+                let first: u64 = first.trim().parse().ok()?;
+                let last: u64 = last.trim().parse().ok()?;
+                if last < first {
+                    return None;
+                }
+                (last - first) / step + 1
+            }
+            None => {
+                range.trim().parse::<u64>().ok()?;
+                1
+            }
+        };
+        total = total.saturating_add(count);
+    }
+    Some(total)
+}
+
+/// Shares one allocation between equal strings (partition names, pending
+/// reasons): 100,000 jobs reference a handful of `Arc<str>`s.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    seen: HashSet<Arc<str>>,
+}
+
+impl Interner {
+    pub(crate) fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(existing) = self.seen.get(s) {
+            return Arc::clone(existing);
+        }
+        let new: Arc<str> = Arc::from(s);
+        self.seen.insert(Arc::clone(&new));
+        new
+    }
+}
+
+/// Reads lines one at a time into a reused buffer, counting them from 1.
+pub(crate) struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    number: usize,
+}
+
+impl<R: BufRead> Lines<R> {
+    pub(crate) fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            buf: Vec::with_capacity(512),
+            number: 0,
+        }
+    }
+
+    /// The next line without its line ending, with its number; `None` at the end.
+    pub(crate) fn next_line(&mut self) -> Result<Option<(usize, Cow<'_, str>)>, ParseError> {
+        self.buf.clear();
+        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+            return Ok(None);
+        }
+        self.number += 1;
+        let mut end = self.buf.len();
+        while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        let line = String::from_utf8_lossy(&self.buf[..end]);
+        Ok(Some((self.number, line)))
+    }
+}
+
+/// A value Slurm prints when it has none: `N/A`, `(null)`, `n/a`, `n/s`, `None`,
+/// `Unknown` or nothing at all.
+pub(crate) fn is_unset(value: &str) -> bool {
+    matches!(
+        value.trim(),
+        "" | "N/A" | "n/a" | "n/s" | "(null)" | "None" | "NONE" | "Unknown"
+    )
+}
+
+/// An unsigned integer, or `None` for unset markers and anything unparsable.
+pub(crate) fn parse_u64(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if is_unset(value) {
+        return None;
+    }
+    value.parse().ok()
+}
+
+/// Seconds since the epoch (`SLURM_TIME_FORMAT=%s`); `0`, unset markers and times
+/// in any other format are `None`.
+pub(crate) fn parse_epoch(value: &str) -> Option<i64> {
+    let value = value.trim();
+    if !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse::<i64>().ok().filter(|t| *t > 0)
+}
+
+#[cfg(test)]
+pub(crate) mod testdata {
+    //! Where the tests find recorded Slurm output. Both folders are read in place;
+    //! a test whose folder is absent is skipped, not failed.
+
+    use std::fs::File;
+    use std::io::BufReader;
+    use std::path::PathBuf;
+
+    /// A file of the shared samples (`/work/shared/slurm-samples`), by path below it.
+    pub(crate) fn sample(rel: &str) -> Option<BufReader<File>> {
+        open(
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../shared/slurm-samples"
+            ))
+            .join(rel),
+        )
+    }
+
+    /// A file recorded from the local Slurm 22.05 cluster (`tests/fixtures/slurm-22.05`).
+    pub(crate) fn fixture(name: &str) -> Option<BufReader<File>> {
+        open(
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/slurm-22.05"
+            ))
+            .join(name),
+        )
+    }
+
+    /// The whole text of a sample, for tests that cut or edit it.
+    pub(crate) fn sample_bytes(rel: &str) -> Option<Vec<u8>> {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/slurm-samples"
+        ))
+        .join(rel);
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                eprintln!("skipping: {} not readable ({e})", path.display());
+                None
+            }
+        }
+    }
+
+    fn open(path: PathBuf) -> Option<BufReader<File>> {
+        match File::open(&path) {
+            Ok(file) => Some(BufReader::new(file)),
+            Err(e) => {
+                eprintln!("skipping: {} not readable ({e})", path.display());
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_task_counts() {
+        assert_eq!(count_array_tasks("5-20"), Some(16));
+        assert_eq!(count_array_tasks("[5-20%2]"), Some(16));
+        assert_eq!(count_array_tasks("3-20%2"), Some(18));
+        assert_eq!(count_array_tasks("1,3,5-7"), Some(5));
+        assert_eq!(count_array_tasks("0-99999:2"), Some(50_000));
+        assert_eq!(count_array_tasks("0-9:3"), Some(4)); // 0 3 6 9
+        assert_eq!(count_array_tasks("7"), Some(1));
+        assert_eq!(count_array_tasks("412-9999"), Some(9588));
+        assert_eq!(count_array_tasks(""), None);
+        assert_eq!(count_array_tasks("9-3"), None);
+        assert_eq!(count_array_tasks("1-5:0"), None);
+        assert_eq!(count_array_tasks("array_task_string"), None);
+    }
+
+    #[test]
+    fn interner_shares_allocations() {
+        let mut interner = Interner::default();
+        let a = interner.intern("batch");
+        let b = interner.intern("batch");
+        let c = interner.intern("debug");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn lines_strip_endings_and_count() {
+        let input = b"one\r\ntwo\n\nth\xffree";
+        let mut lines = Lines::new(&input[..]);
+        let mut seen = Vec::new();
+        while let Some((n, line)) = lines.next_line().unwrap() {
+            seen.push((n, line.into_owned()));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (1, "one".to_string()),
+                (2, "two".to_string()),
+                (3, String::new()),
+                (4, "th\u{fffd}ree".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn epochs_only() {
+        assert_eq!(parse_epoch("1796238756"), Some(1_796_238_756));
+        assert_eq!(parse_epoch("0"), None);
+        assert_eq!(parse_epoch("N/A"), None);
+        assert_eq!(parse_epoch("2026-12-02T19:00:00"), None);
+        assert_eq!(parse_epoch(""), None);
+    }
+}

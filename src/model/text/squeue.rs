@@ -1,0 +1,280 @@
+//! `squeue -h -t all -r -o '%i|%T|%P|%C|%D|%V|%S|%r'`: one line per job (per task
+//! for arrays, thanks to `-r`).
+
+use std::io::BufRead;
+
+use super::{count_array_tasks, parse_epoch, parse_u64, Interner, Lines};
+use crate::model::{Job, JobState, Jobs, ParseError};
+
+/// `squeue -h -t all -r -o FORMAT`: reason last, because it is free text.
+pub const SQUEUE_FORMAT: &str = "%i|%T|%P|%C|%D|%V|%S|%r";
+
+/// Fields in [`SQUEUE_FORMAT`]; the last one (the reason) may itself contain `|`.
+const FIELDS: usize = 8;
+
+/// Parses [`SQUEUE_FORMAT`] lines. Empty lines are skipped; a line with fewer
+/// than 8 fields is an error naming the line (the output is not what we asked for).
+///
+/// Job ids: `123`, `123_4` (array task) and `123+1` (het job component) are one
+/// job; `123_[5-20%2]` (a pending array squeue did not expand, which `-r`
+/// prevents but older versions may still print) counts its tasks.
+pub fn parse_squeue(reader: impl BufRead) -> Result<Jobs, ParseError> {
+    let mut lines = Lines::new(reader);
+    let mut interner = Interner::default();
+    let mut jobs = Vec::new();
+    while let Some((number, line)) = lines.next_line()? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = line.splitn(FIELDS, '|');
+        let mut next = || fields.next();
+        let (
+            Some(id),
+            Some(state),
+            Some(partition),
+            Some(cpus),
+            Some(nodes),
+            Some(submit),
+            Some(start),
+            Some(reason),
+        ) = (
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+        )
+        else {
+            return Err(ParseError::Text {
+                line: number,
+                message: format!(
+                    "expected {FIELDS} '|'-separated fields ({SQUEUE_FORMAT}), got {:?}",
+                    truncate(&line, 120)
+                ),
+            });
+        };
+        // `%T` is one word; take the first anyway (`CANCELLED by 0` elsewhere).
+        let state = state.split_whitespace().next().unwrap_or_default();
+        jobs.push(Job {
+            state: JobState::from_name(state),
+            partition: interner.intern(partition.trim()),
+            reason: interner.intern(reason.trim()),
+            cpus: parse_u64(cpus),
+            nodes: parse_u64(nodes),
+            submit_time: parse_epoch(submit),
+            start_time: parse_epoch(start),
+            task_count: task_count(id.trim()),
+        });
+    }
+    Ok(Jobs { jobs })
+}
+
+/// Jobs one `%i` stands for: the tasks of an unexpanded array `123_[1-5%2]`, else 1.
+fn task_count(id: &str) -> u64 {
+    match id.split_once("_[") {
+        Some((_, tasks)) => count_array_tasks(tasks).unwrap_or(1).max(1),
+        None => 1,
+    }
+}
+
+fn truncate(line: &str, max: usize) -> &str {
+    match line.char_indices().nth(max) {
+        Some((end, _)) => &line[..end],
+        None => line,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::text::testdata;
+
+    fn parse(text: &str) -> Result<Jobs, ParseError> {
+        parse_squeue(text.as_bytes())
+    }
+
+    /// Jobs per state, arrays counted by task.
+    fn by_state(jobs: &Jobs) -> BTreeMap<JobState, u64> {
+        let mut counts = BTreeMap::new();
+        for job in &jobs.jobs {
+            *counts.entry(job.state).or_default() += job.task_count;
+        }
+        counts
+    }
+
+    #[test]
+    fn one_line_every_field() {
+        let jobs = parse("42|RUNNING|batch|8|2|1700000000|1700000100|None\n").unwrap();
+        assert_eq!(
+            jobs.jobs,
+            vec![Job {
+                state: JobState::Running,
+                partition: Arc::from("batch"),
+                reason: Arc::from("None"),
+                cpus: Some(8),
+                nodes: Some(2),
+                submit_time: Some(1_700_000_000),
+                start_time: Some(1_700_000_100),
+                task_count: 1,
+            }]
+        );
+    }
+
+    #[test]
+    fn reason_keeps_pipes_and_spaces() {
+        let jobs =
+            parse("7|PENDING|debug,batch|1|1|1700000000|N/A|weird | reason, with | pipes  \n")
+                .unwrap();
+        let job = &jobs.jobs[0];
+        assert_eq!(&*job.reason, "weird | reason, with | pipes");
+        assert_eq!(&*job.partition, "debug,batch");
+        assert_eq!(job.partitions().collect::<Vec<_>>(), ["debug", "batch"]);
+        assert_eq!(job.start_time, None);
+    }
+
+    #[test]
+    fn unset_times_and_counts_are_none() {
+        for start in ["N/A", "0", "Unknown", "", "2026-12-02T19:00:00"] {
+            let line = format!("1|PENDING|p|N/A||0|{start}|Priority");
+            let job = parse(&line).unwrap().jobs.remove(0);
+            assert_eq!(job.start_time, None, "{start:?}");
+            assert_eq!(job.submit_time, None);
+            assert_eq!(job.cpus, None);
+            assert_eq!(job.nodes, None);
+        }
+    }
+
+    #[test]
+    fn array_ids() {
+        let text = "\
+123_4|RUNNING|p|1|1|1|1|None
+123_[5-20%2]|PENDING|p|1|1|1|N/A|JobArrayTaskLimit
+124_[1,3,5-7]|PENDING|p|1|1|1|N/A|Priority
+125_[0-9:3]|PENDING|p|1|1|1|N/A|Priority
+126_[garbage]|PENDING|p|1|1|1|N/A|Priority
+127+1|RUNNING|p|1|1|1|1|None
+";
+        let counts: Vec<u64> = parse(text)
+            .unwrap()
+            .jobs
+            .iter()
+            .map(|j| j.task_count)
+            .collect();
+        assert_eq!(counts, [1, 16, 5, 4, 1, 1]);
+    }
+
+    #[test]
+    fn states_take_the_first_word() {
+        let jobs = parse(
+            "1|CANCELLED by 0|p|1|1|1|1|None\n2|NODE_FAIL|p|1|1|1|1|None\n3|WEIRD|p|1|1|1|1|None",
+        )
+        .unwrap();
+        let states: Vec<JobState> = jobs.jobs.iter().map(|j| j.state).collect();
+        assert_eq!(
+            states,
+            [JobState::Cancelled, JobState::NodeFail, JobState::Other]
+        );
+    }
+
+    #[test]
+    fn strings_are_interned() {
+        let text = "1|PENDING|batch|1|1|1|N/A|Priority\n2|PENDING|batch|1|1|1|N/A|Priority\n";
+        let jobs = parse(text).unwrap();
+        assert!(Arc::ptr_eq(
+            &jobs.jobs[0].partition,
+            &jobs.jobs[1].partition
+        ));
+        assert!(Arc::ptr_eq(&jobs.jobs[0].reason, &jobs.jobs[1].reason));
+    }
+
+    #[test]
+    fn empty_lines_skipped_short_lines_rejected() {
+        assert_eq!(parse("").unwrap().jobs.len(), 0);
+        assert_eq!(parse("\n\n  \n").unwrap().jobs.len(), 0);
+        let err = parse("1|RUNNING|p|1|1|1|1|None\n\n2|RUNNING|p|1\n").unwrap_err();
+        match err {
+            ParseError::Text { line, message } => {
+                assert_eq!(line, 3);
+                assert!(message.contains("2|RUNNING|p|1"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // The human-readable squeue table is not our format.
+        assert!(parse("JOBID PARTITION NAME USER ST TIME NODES NODELIST(REASON)\n").is_err());
+    }
+
+    #[test]
+    fn long_names_do_not_matter() {
+        let jobs = parse("1|RUNNING|a-partition-name-longer-than-twenty|1|1|1|1|None").unwrap();
+        assert_eq!(
+            &*jobs.jobs[0].partition,
+            "a-partition-name-longer-than-twenty"
+        );
+    }
+
+    #[test]
+    fn lab_22_05_fixture() {
+        let Some(file) = testdata::fixture("squeue.txt") else {
+            return;
+        };
+        let jobs = parse_squeue(file).unwrap();
+        assert_eq!(jobs.jobs.len(), 35);
+        // sdiag.txt of the same recording: "Jobs pending: 26", "Jobs running: 6".
+        let counts = by_state(&jobs);
+        let expected: BTreeMap<JobState, u64> = [
+            (JobState::Pending, 26),
+            (JobState::Running, 6),
+            (JobState::Completed, 1),
+            (JobState::Cancelled, 1),
+            (JobState::Failed, 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(counts, expected);
+        assert!(jobs.jobs.iter().all(|j| j.task_count == 1));
+
+        let first = &jobs.jobs[0];
+        assert_eq!(first.state, JobState::Failed);
+        assert_eq!(&*first.partition, "batch");
+        assert_eq!(&*first.reason, "NonZeroExitCode");
+        assert_eq!(first.submit_time, Some(1_796_239_147));
+        assert_eq!(first.start_time, Some(1_796_239_149));
+
+        // Array 7 (`--array=1-20%2`): 18 pending tasks, one line each.
+        let limited: Vec<&Job> = jobs
+            .jobs
+            .iter()
+            .filter(|j| &*j.reason == "JobArrayTaskLimit")
+            .collect();
+        assert_eq!(limited.len(), 18);
+        assert!(limited
+            .iter()
+            .all(|j| j.state == JobState::Pending && j.start_time.is_none()));
+        assert!(Arc::ptr_eq(&limited[0].reason, &limited[17].reason));
+
+        // Job 16 asks for 4 CPUs; backfill expects it to start in a day.
+        let big = jobs
+            .jobs
+            .iter()
+            .find(|j| j.cpus == Some(4))
+            .expect("job 16");
+        assert_eq!((big.state, &*big.reason), (JobState::Pending, "Priority"));
+        assert_eq!(big.submit_time, Some(1_796_239_152));
+        assert_eq!(big.start_time, Some(1_796_325_552));
+
+        // Job 15: two partitions, and %r is a description with commas and spaces.
+        let two = jobs.jobs.last().unwrap();
+        assert_eq!(&*two.partition, "debug,batch");
+        assert_eq!(
+            &*two.reason,
+            "Nodes required for job are DOWN, DRAINED or reserved for jobs in higher priority partitions"
+        );
+    }
+}
