@@ -1,0 +1,107 @@
+//! Streaming parsers for Slurm's JSON (REST and `--json`), every version from
+//! v0.0.37 (Slurm 21.08) to v0.0.44 (25.11), told apart by field presence rather
+//! than by the version the document claims.
+//!
+//! The big arrays (`nodes`, `jobs`, `partitions`) are consumed element by element
+//! with serde visitors: each element is read into a small private struct holding
+//! only the fields the model needs (everything else is skipped with
+//! `IgnoredAny`) and converted at once, so a 310 MB, 100,000-job document never
+//! exists in memory as anything but the model. Nothing here goes through
+//! `serde_json::Value` except the small `meta` and `errors` blocks.
+//!
+//! Shared rules (see `value.rs` for the number shapes):
+//! - numbers may be plain (`60`, `-1`, NO_VAL `4294967294`, `null`), objects
+//!   (`{"set": true, "infinite": false, "number": 60}`, v0.0.39+) or the
+//!   `+complex` spelling (`"Infinity"`); unset, infinite and sentinels are `None`;
+//! - timestamps are ints (v0.0.37–39) or objects (v0.0.40+); `0` is `None`;
+//! - a document without its data key fails: with Slurm's `errors[]` text when it
+//!   has some ([`ParseError::SlurmErrors`]), else as invalid JSON; a document with
+//!   data *and* errors keeps the data;
+//! - malformed or truncated input is an error, never a panic.
+//!
+//! Files: `document.rs` (envelope, `meta`, `errors`), `value.rs` (shapes that
+//! changed between versions), then one file per document kind.
+
+use std::io::Read;
+
+use super::{Controller, Diag, Jobs, Nodes, ParseError, Partitions};
+
+mod diag;
+mod document;
+mod jobs;
+mod nodes;
+mod partitions;
+mod ping;
+mod value;
+
+use document::{read_document, Document};
+
+/// What a response says about the Slurm that produced it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Meta {
+    /// Slurm release, e.g. `22.05.8` (`meta.Slurm.release` / `meta.slurm.release`,
+    /// or built from `version.{major,minor,micro}`).
+    pub release: Option<String>,
+    /// Cluster name (v0.0.40+, `meta.slurm.cluster`).
+    pub cluster: Option<String>,
+    /// Plugin or data_parser version, e.g. `v0.0.38` (`meta.plugin.data_parser`,
+    /// `meta.plugins.data_parser` or `meta.plugin.type`).
+    pub data_version: Option<String>,
+}
+
+/// A parsed response: the data plus its meta block and the `last_update` time
+/// (v0.0.40+) that can be sent back as `update_time`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Response<T> {
+    pub data: T,
+    pub meta: Meta,
+    pub last_update: Option<i64>,
+}
+
+impl<B> Document<B> {
+    fn into_response<T>(self, data: impl FnOnce(B) -> T) -> Response<T> {
+        Response {
+            data: data(self.body),
+            meta: self.meta,
+            last_update: self.last_update,
+        }
+    }
+}
+
+/// `/nodes`, or `sinfo --json` of 22.05 (the same document). The 23.02+
+/// `sinfo --json` layout (top-level `sinfo`, nodes grouped by partition and
+/// state) is refused with an error: it has no per-node records.
+pub fn parse_nodes(reader: impl Read) -> Result<Response<Nodes>, ParseError> {
+    let doc = read_document::<nodes::NodesBody>(reader)?;
+    Ok(doc.into_response(|b| Nodes {
+        nodes: b.nodes.unwrap_or_default(),
+    }))
+}
+
+/// `/partitions` (v0.0.38 flat records, v0.0.39+ nested ones).
+pub fn parse_partitions(reader: impl Read) -> Result<Response<Partitions>, ParseError> {
+    let doc = read_document::<partitions::PartitionsBody>(reader)?;
+    Ok(doc.into_response(|b| Partitions {
+        partitions: b.partitions.unwrap_or_default(),
+    }))
+}
+
+/// `/jobs` or `squeue --json`. A pending array record carries its task count.
+pub fn parse_jobs(reader: impl Read) -> Result<Response<Jobs>, ParseError> {
+    let doc = read_document::<jobs::JobsBody>(reader)?;
+    Ok(doc.into_response(|b| Jobs {
+        jobs: b.jobs.unwrap_or_default(),
+    }))
+}
+
+/// `/diag` or `sdiag --json`: the `statistics` object.
+pub fn parse_diag(reader: impl Read) -> Result<Response<Diag>, ParseError> {
+    let doc = read_document::<diag::DiagBody>(reader)?;
+    Ok(doc.into_response(|b| b.diag.unwrap_or_default()))
+}
+
+/// `/ping` or `scontrol ping --json`: `pings[]`, primary first.
+pub fn parse_ping(reader: impl Read) -> Result<Response<Vec<Controller>>, ParseError> {
+    let doc = read_document::<ping::PingBody>(reader)?;
+    Ok(doc.into_response(|b| b.controllers.unwrap_or_default()))
+}
