@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # slurm-dev-cluster.sh - a real, throw-away Slurm 22.05 cluster on this machine.
 #
-# Usage: scripts/slurm-dev-cluster.sh up|down [--purge]|status|token [user] [lifespan]|
-#                                     token [--file PATH] [user] [lifespan]|workload|env
+# Usage: scripts/slurm-dev-cluster.sh up [--accounting]|down [--purge]|status|workload|env|
+#                                     token [--file PATH] [user] [lifespan]
 #
 # Everything (config, keys, state, logs, PID files) lives in one lab directory:
 #   ${SLURM_LAB_DIR:-<repo>/.lab}
@@ -13,6 +13,9 @@
 # Cluster: name `lab`, controller on 127.0.0.1, real nodes n1 n2 (one slurmd each, 4 CPUs,
 # 4000 MB), fake DOWN nodes f1 f2 (no slurmd), partitions debug (default) and batch,
 # license lab_lic:8, slurmrestd with JWT auth on 127.0.0.1:${SLURM_LAB_REST_PORT:-6820}.
+# No accounting by default; `up --accounting` adds MariaDB + slurmdbd (a fresh, empty
+# database on every fresh start), associations for root, labuser, slurmrestd and nobody,
+# priority/multifactor, and the openapi/dbv0.0.3x REST plugins.
 #
 # Environment (all optional):
 #   SLURM_LAB_DIR          lab directory                 (default <repo>/.lab)
@@ -20,6 +23,8 @@
 #   SLURM_LAB_SLURMD_PORT  port of n1; n2 uses port+1    (default 6830)
 #   SLURM_LAB_REST_PORT    slurmrestd port               (default 6820)
 #   SLURM_LAB_USER         second (non-root) test user   (default labuser)
+#   SLURM_LAB_DBD_PORT     slurmdbd port (--accounting)  (default 6819)
+#   SLURM_LAB_DB_PORT      MariaDB port (--accounting)   (default 13306)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +34,8 @@ CTLD_PORT="${SLURM_LAB_CTLD_PORT:-6817}"
 SLURMD_PORT="${SLURM_LAB_SLURMD_PORT:-6830}"
 REST_PORT="${SLURM_LAB_REST_PORT:-6820}"
 LAB_USER="${SLURM_LAB_USER:-labuser}"
+DBD_PORT="${SLURM_LAB_DBD_PORT:-6819}"
+DB_PORT="${SLURM_LAB_DB_PORT:-13306}"
 REST_USER="slurmrestd"
 
 CONF="$LAB/etc/slurm.conf"
@@ -36,10 +43,14 @@ MUNGE_SOCK="$LAB/run/munge/munge.socket"
 PID_DIR="$LAB/run/pids"
 LOG_DIR="$LAB/log"
 MARKER="$LAB/.slurm-dev-cluster"
+ACCT_MARKER="$LAB/etc/accounting"      # present when the config was written with accounting
+DB_SOCK="$LAB/run/mysqld/mysqld.sock"
 REAL_NODES=(n1 n2)
 FAKE_NODES=(f1 f2)
 PACKAGES=(munge slurmctld slurmd slurm-client slurmrestd slurm-wlm-jwt-plugin)
+ACCT_PACKAGES=(slurmdbd mariadb-server)
 REST_PLUGINS="openapi/v0.0.36,openapi/v0.0.37,openapi/v0.0.38"
+REST_DB_PLUGINS="openapi/dbv0.0.36,openapi/dbv0.0.37,openapi/dbv0.0.38"
 REST_URL="http://127.0.0.1:$REST_PORT"
 
 export SLURM_CONF="$CONF"
@@ -95,14 +106,24 @@ wait_daemons() {
 }
 
 # ------------------------------------------------------------------ PID bookkeeping
-# Daemons: munged slurmctld slurmd-n1 slurmd-n2 slurmrestd. For each we store the PID of
-# the process we started in $PID_DIR/<name>.pid and only ever signal a PID whose
-# executable (or argv[0]) still is the expected program.
-daemon_names() { echo munged slurmctld; local n; for n in "${REAL_NODES[@]}"; do echo "slurmd-$n"; done; echo slurmrestd; }
+# Daemons: munged [mariadb slurmdbd] slurmctld slurmd-n1 slurmd-n2 slurmrestd. For each we
+# store the PID of the process we started in $PID_DIR/<name>.pid and only ever signal a
+# PID whose executable (or argv[0]) still is the expected program.
+accounting_on() { [[ -f $ACCT_MARKER ]]; }
+
+daemon_names() {
+    echo munged
+    if accounting_on; then echo mariadb slurmdbd; fi
+    echo slurmctld
+    local n; for n in "${REAL_NODES[@]}"; do echo "slurmd-$n"; done
+    echo slurmrestd
+}
 
 expected_prog() {
     case $1 in
         munged) echo munged ;;
+        mariadb) echo mariadbd ;;
+        slurmdbd) echo slurmdbd ;;
         slurmctld) echo slurmctld ;;
         slurmd-*) echo slurmd ;;
         slurmrestd) echo slurmrestd ;;
@@ -162,9 +183,9 @@ spawn() {
 }
 
 # ------------------------------------------------------------------- installation
-install_packages() {
+install_packages() {   # packages...
     local missing=() p
-    for p in "${PACKAGES[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     ((${#missing[@]} == 0)) && return 0
@@ -268,7 +289,6 @@ SwitchType=switch/none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
@@ -290,6 +310,18 @@ SlurmdLogFile=$LOG_DIR/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 EOF
+        if ((accounting)); then
+            cat <<EOF
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=$DBD_PORT
+AccountingStoragePass=$MUNGE_SOCK
+AccountingStorageEnforce=associations
+PriorityType=priority/multifactor
+EOF
+        else
+            echo "AccountingStorageType=accounting_storage/none"
+        fi
         i=0
         for n in "${REAL_NODES[@]}"; do
             port=$((SLURMD_PORT + i)); i=$((i + 1))
@@ -303,6 +335,42 @@ EOF
     } >"$CONF.tmp"
     chmod 0644 "$CONF.tmp"
     mv "$CONF.tmp" "$CONF"
+    if ((accounting)); then
+        write_slurmdbd_conf
+        touch "$ACCT_MARKER"
+    else
+        rm -f "$ACCT_MARKER" "$LAB/etc/slurmdbd.conf"
+    fi
+}
+
+# 22.05 slurmdbd has no -f: it reads slurmdbd.conf next to $SLURM_CONF. Must be 0600, SlurmUser.
+write_slurmdbd_conf() {
+    local pw f="$LAB/etc/slurmdbd.conf"
+    pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    (umask 077; cat >"$f.tmp" <<EOF
+# Generated by scripts/slurm-dev-cluster.sh up --accounting
+AuthType=auth/munge
+AuthInfo=socket=$MUNGE_SOCK
+AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=$LAB/etc/jwt_hs256.key
+DbdAddr=127.0.0.1
+DbdHost=$(hostname -s)
+DbdPort=$DBD_PORT
+SlurmUser=slurm
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$DB_PORT
+StorageUser=slurm
+StoragePass=$pw
+StorageLoc=slurm_acct_db
+LogFile=$LOG_DIR/slurmdbd.log
+PidFile=$LAB/run/slurm/slurmdbd.pid
+DebugLevel=info
+EOF
+    )
+    chown slurm:slurm "$f.tmp"
+    chmod 0600 "$f.tmp"
+    mv "$f.tmp" "$f"
 }
 
 # -------------------------------------------------------------------------- start
@@ -317,6 +385,65 @@ start_munged() {
         --log-file="$LOG_DIR/munged.log"
     wait_daemons 10 munged munge_ok || { show_logs "$LOG_DIR/munged.out" "$LOG_DIR/munged.log"; die "munged did not come up"; }
     log "munged up (pid $(recorded_pid munged))"
+}
+
+db_sql() { mariadb --no-defaults -S "$DB_SOCK" -u root -N -B "$@"; }
+db_ok() { db_sql -e 'SELECT 1'; }
+
+# MariaDB on its own port and socket, data in <lab>/mysql (recreated on every fresh start).
+start_mariadb() {
+    if daemon_pid_alive mariadb >/dev/null; then return 0; fi
+    install -d -m 0755 -o mysql -g mysql "$LAB/run/mysqld"
+    touch "$LOG_DIR/mariadb.log"
+    chown mysql:mysql "$LOG_DIR/mariadb.log"
+    if [[ ! -d $LAB/mysql/mysql ]]; then
+        rm -rf "$LAB/mysql"
+        install -d -m 0700 -o mysql -g mysql "$LAB/mysql"
+        mariadb-install-db --no-defaults --user=mysql --datadir="$LAB/mysql" \
+            --auth-root-authentication-method=socket --skip-test-db \
+            >"$LOG_DIR/mariadb-install.out" 2>&1 ||
+            { show_logs "$LOG_DIR/mariadb-install.out"; die "mariadb-install-db failed"; }
+        log "MariaDB data directory created"
+    fi
+    rm -f "$DB_SOCK"
+    spawn mariadb /usr/sbin/mariadbd --no-defaults --user=mysql --datadir="$LAB/mysql" \
+        --bind-address=127.0.0.1 --port="$DB_PORT" --socket="$DB_SOCK" \
+        --pid-file="$LAB/run/mysqld/mariadbd.pid" --log-error="$LOG_DIR/mariadb.log" \
+        --innodb-buffer-pool-size=256M --innodb-log-file-size=64M \
+        --innodb-lock-wait-timeout=900 --max-allowed-packet=64M --skip-log-bin
+    wait_daemons 60 mariadb db_ok ||
+        { show_logs "$LOG_DIR/mariadb.out" "$LOG_DIR/mariadb.log"; die "MariaDB did not come up"; }
+    local pw h sql="CREATE DATABASE IF NOT EXISTS slurm_acct_db;"
+    pw=$(sed -n 's/^StoragePass=//p' "$LAB/etc/slurmdbd.conf")
+    for h in 127.0.0.1 localhost; do
+        sql+="CREATE USER IF NOT EXISTS 'slurm'@'$h'; ALTER USER 'slurm'@'$h' IDENTIFIED BY '$pw';"
+        sql+="GRANT ALL ON slurm_acct_db.* TO 'slurm'@'$h';"
+    done
+    db_sql -e "$sql" || die "could not create the slurm_acct_db database/user"
+    log "MariaDB up on 127.0.0.1:$DB_PORT (pid $(recorded_pid mariadb))"
+}
+
+sacct_ok() { sacctmgr -n list cluster; }
+
+start_slurmdbd() {
+    if ! daemon_pid_alive slurmdbd >/dev/null; then
+        touch "$LOG_DIR/slurmdbd.log"
+        chown slurm:slurm "$LOG_DIR/slurmdbd.log"
+        spawn slurmdbd /usr/sbin/slurmdbd -D
+    fi
+    wait_daemons 30 "slurmdbd mariadb" sacct_ok ||
+        { show_logs "$LOG_DIR/slurmdbd.out" "$LOG_DIR/slurmdbd.log"; die "slurmdbd did not answer sacctmgr"; }
+    # Cluster, account and users (idempotent); they must exist before slurmctld starts.
+    local u
+    sacctmgr -n -P list cluster format=cluster | grep -qx lab ||
+        sacctmgr -i add cluster lab >/dev/null
+    sacctmgr -n -P list account format=account | grep -qx lab ||
+        sacctmgr -i add account lab Cluster=lab Description=lab Organization=lab >/dev/null
+    for u in root "$LAB_USER" "$REST_USER" nobody; do
+        sacctmgr -n -P list user format=user | grep -qx "$u" ||
+            sacctmgr -i add user "$u" Account=lab >/dev/null
+    done
+    log "slurmdbd up on 127.0.0.1:$DBD_PORT (pid $(recorded_pid slurmdbd)), cluster lab registered"
 }
 
 start_slurmctld() {
@@ -337,9 +464,12 @@ start_slurmds() {
 start_slurmrestd() {
     if daemon_pid_alive slurmrestd >/dev/null; then return 0; fi
     # slurmrestd refuses to run as root or SlurmUser: run it as its own system user.
+    # (In 22.05 the db plugins make it exit when accounting is off.)
+    local plugins=$REST_PLUGINS
+    if accounting_on; then plugins+=",$REST_DB_PLUGINS"; fi
     spawn slurmrestd env SLURM_JWT=daemon MALLOC_ARENA_MAX=2 \
         setpriv --reuid="$REST_USER" --regid="$REST_USER" --clear-groups \
-        /usr/sbin/slurmrestd -a rest_auth/jwt -s "$REST_PLUGINS" "127.0.0.1:$REST_PORT"
+        /usr/sbin/slurmrestd -a rest_auth/jwt -s "$plugins" "127.0.0.1:$REST_PORT"
 }
 
 ctld_ok() { scontrol ping 2>/dev/null | grep -q 'is UP'; }
@@ -387,12 +517,27 @@ any_alive() {
 
 cmd_up() {
     need_root
-    [[ ${1:-} == "" ]] || die "up: unknown option '$1' (accounting is not supported)"
+    local accounting=0
+    case ${1:-} in
+        "") ;;
+        --accounting) accounting=1 ;;
+        *) die "up: unknown option '$1' (only --accounting)" ;;
+    esac
+    if [[ -f $MARKER ]] && any_alive; then
+        if ((accounting)) && ! accounting_on; then
+            die "cluster is running without accounting; run '$0 down' first"
+        fi
+        if accounting_on; then accounting=1; fi   # keep the running mode
+    fi
     if [[ -f $MARKER ]] && all_alive && ctld_ok && nodes_ok; then
-        log "cluster already up (lab $LAB)"
+        log "cluster already up$(accounting_on && echo ' with accounting') (lab $LAB)"
         return 0
     fi
-    install_packages
+    if ((accounting)); then
+        install_packages "${PACKAGES[@]}" "${ACCT_PACKAGES[@]}"
+    else
+        install_packages "${PACKAGES[@]}"
+    fi
     log "packages present"
     pin_alternatives
     ensure_users
@@ -402,10 +547,15 @@ cmd_up() {
     if any_alive && [[ -s $CONF ]]; then
         log "some daemons are running: keeping $CONF, starting the missing ones"
     else
+        if ((accounting)); then rm -rf "$LAB/mysql"; fi   # fresh database with fresh slurmctld state
         write_slurm_conf
-        log "wrote $CONF"
+        log "wrote $CONF$(accounting_on && echo ' and slurmdbd.conf')"
     fi
     start_munged
+    if accounting_on; then
+        start_mariadb
+        start_slurmdbd
+    fi
     start_slurmctld
     wait_daemons 30 slurmctld ctld_ok || { show_logs "$LOG_DIR/slurmctld.out" "$LOG_DIR/slurmctld.log"; die "slurmctld did not answer 'scontrol ping' (run '$0 down' to clean up)"; }
     log "slurmctld up (pid $(recorded_pid slurmctld))"
@@ -428,8 +578,9 @@ cmd_up() {
 }
 
 # --------------------------------------------------------------------------- stop
-# Processes that carry this lab's SLURM_CONF and are job processes or Slurm daemons,
-# excluding this script and its ancestors.
+# Processes that carry this lab's SLURM_CONF and are job processes (SLURM_JOB_ID set) or
+# one of the lab's daemons by name, excluding this script and its ancestors. Other
+# programs pointed at the lab (e.g. an exporter under test) are left alone.
 lab_leftovers() {
     local skip=" $$ " p=$$ pid env comm d
     while [[ $p -gt 1 ]]; do
@@ -444,7 +595,7 @@ lab_leftovers() {
         grep -Fxq "SLURM_CONF=$CONF" <<<"$env" || continue
         comm=$(proc_file "$pid" comm ' ')
         if grep -q '^SLURM_JOB_ID=' <<<"$env" ||
-           [[ $comm == slurmstepd* || $comm == slurmd* || $comm == slurmctld* || $comm == slurmrestd* ]]; then
+           [[ " slurmstepd slurmd slurmctld slurmrestd slurmdbd mariadbd " == *" ${comm%-wlm} "* ]]; then
             echo "$pid"
         fi
     done
@@ -501,10 +652,12 @@ cmd_down() {
         fi
         stop_daemons 10 slurmrestd "${REAL_NODES[@]/#/slurmd-}"
         stop_daemons 15 slurmctld
+        stop_daemons 15 slurmdbd
+        stop_daemons 30 mariadb
         local left
         left=$(lab_leftovers | tr '\n' ' ')
         if [[ -n ${left// /} ]]; then
-            log "killing leftover job processes: $left"
+            log "killing leftover processes: $(for p in $left; do printf '%s(%s) ' "$p" "$(proc_file "$p" comm ' ')"; done)"
             # shellcheck disable=SC2086
             kill -TERM $left 2>/dev/null || true
             sleep 1
@@ -538,7 +691,7 @@ cmd_status() {
             ok=1
         fi
     done
-    echo "ports: slurmctld $CTLD_PORT, slurmd $SLURMD_PORT+, slurmrestd $REST_PORT"
+    echo "ports: slurmctld $CTLD_PORT, slurmd $SLURMD_PORT+, slurmrestd $REST_PORT$(accounting_on && echo ", slurmdbd $DBD_PORT, MariaDB $DB_PORT")"
     if ((ok == 0)); then
         sinfo || ok=1
         ctld_ok || ok=1
