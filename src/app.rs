@@ -18,6 +18,7 @@ pub fn source(config: &Config) -> anyhow::Result<Source> {
         SourceKind::Cli => Ok(Source::Cli(CliSource::new(
             config.bin_dir.clone(),
             config.timeout,
+            config.cli_json.clone(),
         ))),
         SourceKind::Rest => {
             let endpoint = config

@@ -71,6 +71,10 @@ pub fn command() -> Command {
             "Directory of the Slurm commands [default: found on PATH]",
         ))
         .arg(value_flag(
+            "slurm.cli-json",
+            "Comma-separated CLI queries to read with --json instead of text: jobs, nodes [default: none]",
+        ))
+        .arg(value_flag(
             "collection.interval",
             "Time between collections [default: 30s]",
         ))
@@ -154,6 +158,12 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
     raw.slurm.user = s("slurm.user");
     raw.slurm.cluster_name = s("slurm.cluster-name");
     raw.slurm.bin_dir = s("slurm.bin-dir").map(PathBuf::from);
+    raw.slurm.cli_json = s("slurm.cli-json").map(|v| {
+        v.split(',')
+            .filter(|q| !q.trim().is_empty())
+            .map(|q| q.trim().to_string())
+            .collect()
+    });
     raw.collection.interval = s("collection.interval");
     raw.collection.timeout = s("collection.timeout");
     raw.collection.ready_max_intervals = match s("collection.ready-max-intervals") {

@@ -54,6 +54,16 @@ pub enum RestEndpoint {
     Unix { path: PathBuf },
 }
 
+/// A CLI query that can be read as JSON: it carries what the text form cannot
+/// (all fields, any Slurm version's shape), at a much higher cost at scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonQuery {
+    /// `squeue --json` instead of the fixed text format.
+    Jobs,
+    /// `scontrol show node --json` (23.02+) or `sinfo --json` (22.05) instead of `scontrol -o show node`.
+    Nodes,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -94,6 +104,8 @@ pub struct RawSlurm {
     pub cluster_name: Option<String>,
     /// Directory holding the Slurm commands; default: found on PATH.
     pub bin_dir: Option<PathBuf>,
+    /// Queries the CLI source reads through `--json` instead of text (`jobs`, `nodes`).
+    pub cli_json: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -158,6 +170,7 @@ impl RawConfig {
             slurm.user,
             slurm.cluster_name,
             slurm.bin_dir,
+            slurm.cli_json,
             collection.interval,
             collection.timeout,
             collection.ready_max_intervals,
@@ -179,6 +192,8 @@ pub struct Config {
     pub user: Option<String>,
     pub cluster_name: Option<String>,
     pub bin_dir: Option<PathBuf>,
+    /// CLI queries read as JSON instead of text.
+    pub cli_json: Vec<JsonQuery>,
     pub interval: Duration,
     pub timeout: Duration,
     pub ready_max_intervals: u32,
@@ -261,6 +276,19 @@ impl Config {
                 ));
             }
         }
+        let mut cli_json = Vec::new();
+        for q in raw.slurm.cli_json.iter().flatten() {
+            match q.trim() {
+                "jobs" => cli_json.push(JsonQuery::Jobs),
+                "nodes" => cli_json.push(JsonQuery::Nodes),
+                other => {
+                    return Err(invalid(
+                        "slurm.cli_json",
+                        format!("`{other}`: only jobs and nodes can be read as JSON"),
+                    ))
+                }
+            }
+        }
         let enabled = collectors::ALL
             .iter()
             .filter(|c| {
@@ -285,6 +313,7 @@ impl Config {
             user: raw.slurm.user,
             cluster_name: raw.slurm.cluster_name,
             bin_dir: raw.slurm.bin_dir,
+            cli_json,
             interval,
             timeout,
             ready_max_intervals,
@@ -405,6 +434,16 @@ mod tests {
             c.map(|c| c.rest_endpoint),
             Ok(Some(RestEndpoint::Unix { .. }))
         ));
+    }
+
+    #[test]
+    fn cli_json_queries() {
+        let c = config("slurm:\n  cli_json: [jobs, nodes]\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.cli_json, vec![JsonQuery::Jobs, JsonQuery::Nodes]);
+        let err = config("slurm:\n  cli_json: [diag]\n")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("slurm.cli_json"), "{err}");
     }
 
     #[test]

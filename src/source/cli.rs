@@ -4,21 +4,31 @@
 //! from `scontrol ping` and `scontrol show config`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::command::{run, CommandSpec};
 use super::{Fetched, SourceError};
-use crate::model::{text, ControllerData, DataKind};
+use crate::config::JsonQuery;
+use crate::model::{json, text, ControllerData, DataKind};
 
 /// Runs Slurm commands found in `bin_dir` (or on `PATH`).
 pub struct CliSource {
     bin_dir: Option<PathBuf>,
     timeout: Duration,
+    json: Vec<JsonQuery>,
+    /// Set once `scontrol` turned out to lack `--json` (22.05): use `sinfo --json`.
+    nodes_json_via_sinfo: AtomicBool,
 }
 
 impl CliSource {
-    pub fn new(bin_dir: Option<PathBuf>, timeout: Duration) -> CliSource {
-        CliSource { bin_dir, timeout }
+    pub fn new(bin_dir: Option<PathBuf>, timeout: Duration, json: Vec<JsonQuery>) -> CliSource {
+        CliSource {
+            bin_dir,
+            timeout,
+            json,
+            nodes_json_via_sinfo: AtomicBool::new(false),
+        }
     }
 
     fn spec(&self, program: &str, args: &[&str]) -> CommandSpec {
@@ -36,6 +46,15 @@ impl CliSource {
 
     pub async fn fetch(&self, kind: DataKind) -> Result<Fetched, SourceError> {
         match kind {
+            DataKind::Nodes if self.json.contains(&JsonQuery::Nodes) => {
+                self.nodes_json().await.map(Fetched::Nodes)
+            }
+            DataKind::Jobs if self.json.contains(&JsonQuery::Jobs) => {
+                let spec = self.spec("squeue", &["--json"]);
+                run(&spec, |r| json::parse_jobs(r).map(|r| r.data))
+                    .await
+                    .map(Fetched::Jobs)
+            }
             DataKind::Nodes => {
                 let spec = self.spec("scontrol", &["-o", "show", "node"]);
                 run(&spec, |r| text::parse_scontrol_nodes(r))
@@ -65,6 +84,25 @@ impl CliSource {
             }
             DataKind::Controllers => self.controllers().await.map(Fetched::Controllers),
         }
+    }
+
+    /// `scontrol show node --json` where it exists (23.02+); in 22.05 `sinfo --json`
+    /// prints the same document as REST `/nodes` (later releases group it differently).
+    async fn nodes_json(&self) -> Result<crate::model::Nodes, SourceError> {
+        if !self.nodes_json_via_sinfo.load(Ordering::Relaxed) {
+            let spec = self.spec("scontrol", &["show", "node", "--json"]);
+            match run(&spec, |r| json::parse_nodes(r).map(|r| r.data)).await {
+                Err(SourceError::Command(m)) if m.contains("unrecognized option") => {
+                    tracing::info!(
+                        "scontrol has no --json (Slurm 22.05); reading nodes with sinfo --json"
+                    );
+                    self.nodes_json_via_sinfo.store(true, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+        let spec = self.spec("sinfo", &["--json"]);
+        run(&spec, |r| json::parse_nodes(r).map(|r| r.data)).await
     }
 
     async fn controllers(&self) -> Result<ControllerData, SourceError> {

@@ -1,0 +1,300 @@
+//! The REST source against a fake slurmrestd on 127.0.0.1 that serves the responses
+//! recorded from our 22.05 cluster, then misbehaves: garbage, truncated JSON, 500,
+//! 401, a hang past the timeout, an API upgrade (404 for the version in use), and
+//! `304 Not Modified` for `update_time`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{value, Exporter};
+
+#[derive(Default)]
+struct FakeState {
+    /// Endpoint name (`jobs`, `nodes`, ...) → mode.
+    modes: BTreeMap<String, String>,
+    /// API versions served.
+    versions: Vec<String>,
+    /// Request lines received.
+    requests: Vec<String>,
+}
+
+struct FakeRestd {
+    port: u16,
+    state: Arc<Mutex<FakeState>>,
+}
+
+impl FakeRestd {
+    fn start() -> FakeRestd {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let state = Arc::new(Mutex::new(FakeState {
+            versions: vec!["v0.0.38".into()],
+            ..Default::default()
+        }));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                std::thread::spawn(move || serve(stream, &state));
+            }
+        });
+        FakeRestd { port, state }
+    }
+
+    fn set(&self, endpoint: &str, mode: &str) {
+        if let Ok(mut s) = self.state.lock() {
+            s.modes.insert(endpoint.into(), mode.into());
+        }
+    }
+
+    fn versions(&self, versions: &[&str]) {
+        if let Ok(mut s) = self.state.lock() {
+            s.versions = versions.iter().map(|v| v.to_string()).collect();
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .map(|s| s.requests.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
+fn serve(mut stream: TcpStream, state: &Mutex<FakeState>) {
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut has_token = false;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+            break;
+        }
+        has_token |= line.to_ascii_lowercase().starts_with("x-slurm-user-token:");
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
+    let (versions, mode) = {
+        let Ok(mut s) = state.lock() else { return };
+        s.requests.push(path.clone());
+        let endpoint = path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        (
+            s.versions.clone(),
+            s.modes
+                .get(&endpoint)
+                .cloned()
+                .unwrap_or_else(|| "ok".into()),
+        )
+    };
+    if !has_token {
+        return respond(&mut stream, "401 UNAUTHORIZED", b"Authentication failure");
+    }
+    let mut parts = path.split('?').next().unwrap_or("").split('/').skip(1);
+    let (Some("slurm"), Some(version), Some(endpoint)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return respond(&mut stream, "404 NOT FOUND", b"Unable find requested URL.");
+    };
+    if !versions.iter().any(|v| v == version) {
+        return respond(&mut stream, "404 NOT FOUND", b"Unable find requested URL.");
+    }
+    let fixture = common::repo().join(format!(
+        "tests/fixtures/slurm-22.05/rest-v0.0.38-{endpoint}.json"
+    ));
+    let body = std::fs::read(fixture).unwrap_or_default();
+    match mode.as_str() {
+        "garbage" => respond(&mut stream, "200 OK", b"<html>proxy error</html>"),
+        "truncated" => respond(&mut stream, "200 OK", &body[..body.len() / 2]),
+        "500" => respond(
+            &mut stream,
+            "500 INTERNAL ERROR",
+            br#"{"errors":[{"description":"Failed while looking for jobs","error":"Unspecified error"}]}"#,
+        ),
+        "401" => respond(&mut stream, "401 UNAUTHORIZED", b"Authentication failure"),
+        "hang" => std::thread::sleep(Duration::from_secs(30)),
+        "notmodified" if path.contains("update_time=") => {
+            let _ = stream.write_all(b"HTTP/1.1 304 NOT MODIFIED\r\nConnection: close\r\n\r\n");
+        }
+        _ => respond(&mut stream, "200 OK", &body),
+    }
+}
+
+fn token_file(dir: &std::path::Path) -> String {
+    // {"alg":"HS256"}.{"exp":4102444800,"iat":0,"sun":"root"}.sig (expires in 2100)
+    let token =
+        "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDAsImlhdCI6MCwic3VuIjoicm9vdCJ9.c2lnbmF0dXJl";
+    let path = dir.join("jwt");
+    std::fs::write(&path, token).unwrap_or_else(|e| panic!("{e}"));
+    path.display().to_string()
+}
+
+fn start(restd: &FakeRestd, dir: &std::path::Path) -> Exporter {
+    Exporter::start(
+        &[
+            "--collection.interval=1s",
+            "--collection.timeout=700ms",
+            "--slurm.source=rest",
+            &format!("--slurm.rest-url=http://127.0.0.1:{}", restd.port),
+            &format!("--slurm.jwt-file={}", token_file(dir)),
+            "--slurm.cluster-name=lab",
+        ],
+        &[],
+        dir.join("exporter.log"),
+    )
+}
+
+fn errors(m: &str, reason: &str) -> f64 {
+    value(
+        m,
+        "slurm_exporter_collection_errors_total",
+        &[("collector", "jobs"), ("reason", reason)],
+    )
+    .unwrap_or(0.0)
+}
+
+#[test]
+fn every_failure_is_counted_by_reason_and_the_last_data_stays() {
+    let restd = FakeRestd::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let exporter = start(&restd, dir.path());
+    let up = |m: &str| value(m, "slurm_exporter_collector_up", &[("collector", "jobs")]);
+    let good = exporter.wait_for("jobs up", Duration::from_secs(10), |m| up(m) == Some(1.0));
+    let running = value(&good, "slurm_jobs", &[("state", "running")]);
+    assert!(running.is_some_and(|v| v > 0.0), "{good}");
+
+    for (mode, reason) in [
+        ("garbage", "parse"),
+        ("truncated", "parse"),
+        ("500", "connection"),
+        ("401", "auth"),
+        ("hang", "timeout"),
+    ] {
+        let before = errors(&exporter.metrics(), reason);
+        restd.set("jobs", mode);
+        let m = exporter.wait_for(mode, Duration::from_secs(10), |m| {
+            up(m) == Some(0.0) && errors(m, reason) > before
+        });
+        assert_eq!(
+            value(&m, "slurm_jobs", &[("state", "running")]),
+            running,
+            "{mode}: stale data lost"
+        );
+        assert_eq!(
+            value(&m, "slurm_exporter_collector_up", &[("collector", "nodes")]),
+            Some(1.0),
+            "{mode}"
+        );
+        restd.set("jobs", "ok");
+        exporter.wait_for("recovery", Duration::from_secs(10), |m| up(m) == Some(1.0));
+    }
+    let logs = exporter.logs();
+    assert!(
+        logs.contains("Failed while looking for jobs"),
+        "500 body not summarized:\n{logs}"
+    );
+    assert!(
+        !logs.contains("c2lnbmF0dXJl"),
+        "the token leaked into the logs"
+    );
+}
+
+#[test]
+fn api_upgrade_is_detected_again() {
+    let restd = FakeRestd::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let exporter = start(&restd, dir.path());
+    let nodes_up =
+        |m: &str| value(m, "slurm_exporter_collector_up", &[("collector", "nodes")]) == Some(1.0);
+    exporter.wait_for("nodes up", Duration::from_secs(10), nodes_up);
+    assert!(restd
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("/slurm/v0.0.38/nodes")));
+    // The server is upgraded: v0.0.38 disappears, v0.0.40 appears.
+    restd.versions(&["v0.0.40"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !restd
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("/slurm/v0.0.40/nodes"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no re-detection: {:?}",
+            restd.requests()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    exporter.wait_for("nodes up after upgrade", Duration::from_secs(10), nodes_up);
+    assert!(
+        exporter.logs().contains("version=v0.0.40"),
+        "{}",
+        exporter.logs()
+    );
+}
+
+#[test]
+fn jobs_are_reused_on_not_modified() {
+    let restd = FakeRestd::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    restd.set("jobs", "notmodified");
+    let exporter = start(&restd, dir.path());
+    let collections = |m: &str| {
+        value(
+            m,
+            "slurm_exporter_collections_total",
+            &[("collector", "jobs")],
+        )
+        .unwrap_or(0.0)
+    };
+    let m = exporter.wait_for("three collections", Duration::from_secs(10), |m| {
+        collections(m) >= 3.0
+    });
+    let jobs: Vec<String> = restd
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/jobs"))
+        .collect();
+    assert!(
+        !jobs[0].contains("update_time"),
+        "first request must be a full one: {jobs:?}"
+    );
+    assert!(
+        jobs[1..].iter().all(|r| r.contains("update_time=")),
+        "{jobs:?}"
+    );
+    assert_eq!(
+        value(&m, "slurm_exporter_collector_up", &[("collector", "jobs")]),
+        Some(1.0)
+    );
+    assert!(value(&m, "slurm_jobs", &[("state", "running")]).is_some_and(|v| v > 0.0));
+}
