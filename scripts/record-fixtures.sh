@@ -103,10 +103,13 @@ rest_raw rest-expired-token.txt /slurm/v0.0.38/ping "$EXPIRED"
 now=$(date +%s)
 rest_raw rest-v0.0.38-jobs-notmodified.txt "/slurm/v0.0.38/jobs?update_time=$now"
 
-# --- sanitise: host name -> labhost (FQDN first, then the short name as a whole word).
+# --- sanitise: host name -> labhost (FQDN first, then the short name as a whole word);
+# the lab directory (an absolute path of this machine) -> /lab, also in JSON's \/ form.
 for f in "$TMP"/*; do
-    H_FULL="$HOST_FULL" H_SHORT="$HOST_SHORT" perl -pi -e '
-        BEGIN { $f = $ENV{H_FULL}; $s = $ENV{H_SHORT}; }
+    H_FULL="$HOST_FULL" H_SHORT="$HOST_SHORT" LAB_DIR="$SLURM_LAB_DIR" perl -pi -e '
+        BEGIN { $f = $ENV{H_FULL}; $s = $ENV{H_SHORT}; $l = $ENV{LAB_DIR}; ($le = $l) =~ s{/}{\\/}g; }
+        s/\Q$l\E/\/lab/g;
+        s/\Q$le\E/\\\/lab/g;
         s/(?<![\w-])\Q$f\E(?![\w-])/labhost/g if $f ne $s;
         s/(?<![\w-])\Q$s\E(?![\w-])/labhost/g;
     ' "$f"

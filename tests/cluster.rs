@@ -76,8 +76,8 @@ fn expected(conf: &str) -> Expected {
         let state = f[1].trim_end_matches(['*', '~', '#', '!', '%', '$', '@', '^', '-']);
         *nodes_by_state.entry(state.to_string()).or_insert(0.0) += 1.0;
         let c: Vec<f64> = f[2].split('/').filter_map(|v| v.parse().ok()).collect();
-        for i in 0..3 {
-            cpus[i] += c.get(i).copied().unwrap_or(0.0);
+        for (total, v) in cpus.iter_mut().zip(c) {
+            *total += v;
         }
     }
     let mut jobs_by_state = BTreeMap::new();

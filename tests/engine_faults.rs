@@ -52,7 +52,11 @@ fn twenty_scrapers_cause_one_fetch_per_query_per_interval() {
     assert!(collections >= 3, "only {collections} collections");
     for collector in ["nodes", "partitions", "jobs", "scheduler", "controller"] {
         assert_eq!(
-            value(&metrics, "slurm_exporter_collector_up", &[("collector", collector)]),
+            value(
+                &metrics,
+                "slurm_exporter_collector_up",
+                &[("collector", collector)]
+            ),
             Some(1.0),
             "{collector} down; logs:\n{}",
             exporter.logs()

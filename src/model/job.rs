@@ -227,8 +227,10 @@ pub fn reason_label(reason: &str) -> &'static str {
     if let Some(known) = PENDING_REASONS.iter().find(|r| **r == head) {
         return known;
     }
+    // squeue's %r prints the state description when Slurm set one; this one is
+    // set with reason Resources (the JSON form of the same job says "Resources").
     if trimmed.starts_with("Nodes required for job are DOWN") {
-        return "ReqNodeNotAvail";
+        return "Resources";
     }
     "other"
 }
@@ -263,7 +265,7 @@ mod tests {
         );
         assert_eq!(
             reason_label("Nodes required for job are DOWN, DRAINED or reserved for jobs in higher priority partitions"),
-            "ReqNodeNotAvail"
+            "Resources"
         );
         assert_eq!(
             reason_label("launch failed requeued held"),

@@ -104,6 +104,8 @@ pub struct RestSource {
     user: Option<String>,
     version: Mutex<Option<&'static str>>,
     jobs_cache: Mutex<Option<JobsCache>>,
+    /// Cluster name learned from any response (v0.0.40+ `meta`, or job records).
+    cluster: std::sync::Mutex<Option<String>>,
 }
 
 enum Answer {
@@ -120,6 +122,7 @@ impl RestSource {
             user,
             version: Mutex::new(None),
             jobs_cache: Mutex::new(None),
+            cluster: std::sync::Mutex::new(None),
         }
     }
 
@@ -193,6 +196,14 @@ impl RestSource {
                 let Meta {
                     release, cluster, ..
                 } = r.meta;
+                if cluster.is_some() {
+                    self.remember_cluster(cluster.clone());
+                } else if self.known_cluster().is_none() {
+                    // Before v0.0.40 only job records name the cluster: read the job
+                    // list once now (it becomes the base for update_time requests).
+                    let _ = self.jobs(v).await;
+                }
+                let cluster = cluster.or_else(|| self.known_cluster());
                 Ok(Fetched::Controllers(ControllerData {
                     controllers,
                     info: crate::model::ClusterInfo {
@@ -202,6 +213,16 @@ impl RestSource {
                 }))
             }
         }
+    }
+
+    fn remember_cluster(&self, cluster: Option<String>) {
+        if let (Some(name), Ok(mut known)) = (cluster, self.cluster.lock()) {
+            *known = Some(name);
+        }
+    }
+
+    fn known_cluster(&self) -> Option<String> {
+        self.cluster.lock().ok().and_then(|c| c.clone())
     }
 
     async fn jobs(&self, v: &'static str) -> Result<Jobs, SourceError> {
@@ -218,6 +239,7 @@ impl RestSource {
             Answer::VersionGone => Err(version_gone(v)),
             Answer::Ok(resp) => {
                 let r = parse_body(resp, |r| json::parse_jobs(r)).await?;
+                self.remember_cluster(r.meta.cluster.clone());
                 let update_time = r.last_update.unwrap_or(request_time);
                 *cache = Some(JobsCache {
                     jobs: r.data.clone(),

@@ -98,12 +98,11 @@ pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
         .map(|(code, _, body)| (code, String::from_utf8_lossy(&body).into_owned()))
 }
 
-/// GET with extra request headers: status, response headers (lower-case names), raw body.
-pub fn get_with_headers(
-    port: u16,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Option<(u16, Vec<(String, String)>, Vec<u8>)> {
+/// Status, response headers (lower-case names) and raw body of a response.
+pub type RawResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// GET with extra request headers.
+pub fn get_with_headers(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<RawResponse> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))

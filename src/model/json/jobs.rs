@@ -42,6 +42,9 @@ struct RawJob {
     array_task_id: Num,
     #[serde(default)]
     array_task_string: Option<String>,
+    /// Cluster of the job; the only place v0.0.38 names the cluster.
+    #[serde(default)]
+    cluster: Option<String>,
 }
 
 impl RawJob {
@@ -85,6 +88,8 @@ fn intern(interner: &mut Interner, value: Option<String>) -> Arc<str> {
 #[derive(Default)]
 pub(super) struct JobsBody {
     pub(super) jobs: Option<Vec<Job>>,
+    /// Cluster named by the first job that names one.
+    pub(super) cluster: Option<String>,
 }
 
 impl Body for JobsBody {
@@ -96,8 +101,16 @@ impl Body for JobsBody {
         }
         let mut interner = Interner::default();
         let mut jobs = Vec::new();
-        let mut push = |raw: RawJob| jobs.push(raw.into_job(&mut interner));
-        if map.next_value_seed(EachElement::new(&mut push))? {
+        let mut cluster = None;
+        let mut push = |mut raw: RawJob| {
+            if cluster.is_none() {
+                cluster = raw.cluster.take().filter(|c| !c.is_empty());
+            }
+            jobs.push(raw.into_job(&mut interner))
+        };
+        let complete = map.next_value_seed(EachElement::new(&mut push))?;
+        self.cluster = cluster;
+        if complete {
             self.jobs = Some(jobs);
         }
         Ok(true)

@@ -89,9 +89,15 @@ pub fn parse_partitions(reader: impl Read) -> Result<Response<Partitions>, Parse
 /// `/jobs` or `squeue --json`. A pending array record carries its task count.
 pub fn parse_jobs(reader: impl Read) -> Result<Response<Jobs>, ParseError> {
     let doc = read_document::<jobs::JobsBody>(reader)?;
-    Ok(doc.into_response(|b| Jobs {
+    let cluster = doc.body.cluster.clone();
+    let mut response = doc.into_response(|b| Jobs {
         jobs: b.jobs.unwrap_or_default(),
-    }))
+    });
+    // v0.0.38 has no cluster in `meta`; each job record names it.
+    if response.meta.cluster.is_none() {
+        response.meta.cluster = cluster;
+    }
+    Ok(response)
 }
 
 /// `/diag` or `sdiag --json`: the `statistics` object.
