@@ -251,16 +251,19 @@ fn cli_source_matches_slurm() {
     check_common(&conf, &exporter);
 }
 
-#[test]
-fn rest_source_matches_slurm() {
-    let Some(conf) = slurm_conf() else { return };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let jwt = dir.path().join("jwt");
+/// Mints a token for root with `lifespan` seconds into `path` with the cluster script.
+fn mint_token(conf: &str, path: &std::path::Path, lifespan: &str) {
     let script = common::repo().join("scripts/slurm-dev-cluster.sh");
     let out = Command::new("bash")
         .arg(&script)
-        .args(["token", "--file", &jwt.display().to_string()])
-        .env("SLURM_CONF", &conf)
+        .args([
+            "token",
+            "--file",
+            &path.display().to_string(),
+            "root",
+            lifespan,
+        ])
+        .env("SLURM_CONF", conf)
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -268,18 +271,31 @@ fn rest_source_matches_slurm() {
         "token: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Starts the exporter on the REST source with the token in `jwt`.
+fn start_rest(conf: &str, jwt: &std::path::Path, dir: &std::path::Path) -> Exporter {
     let url =
         std::env::var("SLURM_LAB_REST_URL").unwrap_or_else(|_| "http://127.0.0.1:6820".into());
-    let exporter = Exporter::start(
+    Exporter::start(
         &[
             "--collection.interval=1s",
             "--slurm.source=rest",
             &format!("--slurm.rest-url={url}"),
             &format!("--slurm.jwt-file={}", jwt.display()),
         ],
-        &[("SLURM_CONF", &conf)],
-        dir.path().join("exporter.log"),
-    );
+        &[("SLURM_CONF", conf)],
+        dir.join("exporter.log"),
+    )
+}
+
+#[test]
+fn rest_source_matches_slurm() {
+    let Some(conf) = slurm_conf() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let jwt = dir.path().join("jwt");
+    mint_token(&conf, &jwt, "3600");
+    let exporter = start_rest(&conf, &jwt, dir.path());
     check_common(&conf, &exporter);
 }
 
@@ -289,32 +305,10 @@ fn rest_source_with_an_expired_token_reports_auth() {
     let Some(conf) = slurm_conf() else { return };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let jwt = dir.path().join("jwt");
-    let script = common::repo().join("scripts/slurm-dev-cluster.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .args(["token", "--file", &jwt.display().to_string(), "root", "1"])
-        .env("SLURM_CONF", &conf)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "token: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mint_token(&conf, &jwt, "1");
     let token = std::fs::read_to_string(&jwt).unwrap_or_default();
     std::thread::sleep(Duration::from_millis(2100));
-    let url =
-        std::env::var("SLURM_LAB_REST_URL").unwrap_or_else(|_| "http://127.0.0.1:6820".into());
-    let exporter = Exporter::start(
-        &[
-            "--collection.interval=1s",
-            "--slurm.source=rest",
-            &format!("--slurm.rest-url={url}"),
-            &format!("--slurm.jwt-file={}", jwt.display()),
-        ],
-        &[("SLURM_CONF", &conf)],
-        dir.path().join("exporter.log"),
-    );
+    let exporter = start_rest(&conf, &jwt, dir.path());
     let m = exporter.wait_for("auth errors", Duration::from_secs(10), |m| {
         value(
             m,
