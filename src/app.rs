@@ -3,63 +3,41 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, SourceKind};
+use crate::config::Config;
 use crate::engine::{Engine, Shared};
-use crate::source::cli::CliSource;
-use crate::source::rest::{RestSource, TokenSource};
-use crate::source::Source;
-
-/// Builds the configured source.
-pub fn source(config: &Config) -> anyhow::Result<Source> {
-    match config.source {
-        SourceKind::Cli => Ok(Source::Cli(CliSource::new(
-            config.bin_dir.clone(),
-            config.timeout,
-            config.cli_json.clone(),
-        ))),
-        SourceKind::Rest => {
-            let endpoint = config
-                .rest_endpoint
-                .clone()
-                .context("slurm.rest_url is required for the rest source")?;
-            let token = match &config.jwt_file {
-                Some(path) => TokenSource::File(path.clone()),
-                None => TokenSource::Value(
-                    std::env::var("SLURM_JWT")
-                        .context("SLURM_JWT is not set and no slurm.jwt_file given")?,
-                ),
-            };
-            Ok(Source::Rest(RestSource::new(
-                endpoint,
-                token,
-                config.user.clone(),
-            )))
-        }
-    }
-}
+use crate::reload::{self, Loader};
 
 /// Runs the exporter on `listener` until `shutdown` completes.
+/// `loader` is used again on SIGHUP (and every `watch_interval` when the file changed).
 pub async fn run(
     listener: TcpListener,
+    loader: Loader,
     config: Config,
+    watch_interval: Option<std::time::Duration>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(config.interval, config.ready_max_intervals));
-    let engine = Engine::new(
-        source(&config)?,
-        config.collectors.clone(),
-        config.cluster_name.clone(),
-        config.timeout,
-        shared.clone(),
-    );
+    reload::record_initial(&shared, &config);
+    let engine = Engine::new(&config, shared.clone())?;
+    let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut engine_stop = stop_rx.clone();
-    let engine_task = tokio::spawn(engine.run(async move {
+    let engine_task = tokio::spawn(engine.run(config_rx, async move {
         let _ = engine_stop.wait_for(|stop| *stop).await;
     }));
+    let mut reload_stop = stop_rx.clone();
+    let reload_task = tokio::spawn(reload::run(
+        loader,
+        config.clone(),
+        config_tx,
+        shared.clone(),
+        watch_interval,
+        async move {
+            let _ = reload_stop.wait_for(|stop| *stop).await;
+        },
+    ));
     tracing::info!(
         address = %listener.local_addr()?,
         source = ?config.source,
@@ -77,6 +55,7 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = engine_task.await;
+    let _ = reload_task.await;
     server_task.await??;
     Ok(())
 }

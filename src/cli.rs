@@ -14,6 +14,8 @@ pub enum Invocation {
     /// Run the exporter with these flags and optional config file.
     Serve {
         config_file: Option<PathBuf>,
+        /// Poll the config file for changes this often (SIGHUP always reloads).
+        watch_interval: Option<String>,
         flags: Box<RawConfig>,
     },
     /// Validate a config file and exit.
@@ -69,6 +71,14 @@ pub fn command() -> Command {
         .arg(value_flag(
             "slurm.bin-dir",
             "Directory of the Slurm commands [default: found on PATH]",
+        ))
+        .arg(value_flag(
+            "slurm.jwt-mint-lifespan",
+            "Mint the JWT with `scontrol token lifespan=…` (renewed at a third left) instead of reading it",
+        ))
+        .arg(value_flag(
+            "config.watch-interval",
+            "Also reload the config file when it changes, checking this often (e.g. 10s) [default: off; SIGHUP always reloads]",
         ))
         .arg(value_flag(
             "slurm.cli-json",
@@ -134,6 +144,7 @@ where
     let flags = raw_from_matches(&matches)?;
     Ok(Invocation::Serve {
         config_file: matches.get_one::<String>("config.file").map(PathBuf::from),
+        watch_interval: matches.get_one::<String>("config.watch-interval").cloned(),
         flags: Box::new(flags),
     })
 }
@@ -158,6 +169,7 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
     raw.slurm.user = s("slurm.user");
     raw.slurm.cluster_name = s("slurm.cluster-name");
     raw.slurm.bin_dir = s("slurm.bin-dir").map(PathBuf::from);
+    raw.slurm.jwt_mint_lifespan = s("slurm.jwt-mint-lifespan");
     raw.slurm.cli_json = s("slurm.cli-json").map(|v| {
         v.split(',')
             .filter(|q| !q.trim().is_empty())

@@ -106,6 +106,9 @@ pub struct RawSlurm {
     pub bin_dir: Option<PathBuf>,
     /// Queries the CLI source reads through `--json` instead of text (`jobs`, `nodes`).
     pub cli_json: Option<Vec<String>>,
+    /// Mint the JWT with `scontrol token lifespan=…` instead of reading it; the
+    /// token is renewed when a third of this lifespan is left.
+    pub jwt_mint_lifespan: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -171,6 +174,7 @@ impl RawConfig {
             slurm.cluster_name,
             slurm.bin_dir,
             slurm.cli_json,
+            slurm.jwt_mint_lifespan,
             collection.interval,
             collection.timeout,
             collection.ready_max_intervals,
@@ -194,6 +198,8 @@ pub struct Config {
     pub bin_dir: Option<PathBuf>,
     /// CLI queries read as JSON instead of text.
     pub cli_json: Vec<JsonQuery>,
+    /// Lifespan of tokens minted with `scontrol token` (REST source), when minting.
+    pub jwt_mint_lifespan: Option<Duration>,
     pub interval: Duration,
     pub timeout: Duration,
     pub ready_max_intervals: u32,
@@ -248,6 +254,21 @@ impl Config {
             .as_deref()
             .map(parse_rest_url)
             .transpose()?;
+        let jwt_mint_lifespan = parse_duration(
+            "slurm.jwt_mint_lifespan",
+            raw.slurm.jwt_mint_lifespan.as_deref(),
+        )?;
+        if let Some(lifespan) = jwt_mint_lifespan {
+            if lifespan < Duration::from_secs(60) {
+                return Err(invalid("slurm.jwt_mint_lifespan", "must be at least 1m"));
+            }
+            if raw.slurm.jwt_file.is_some() {
+                return Err(invalid(
+                    "slurm.jwt_mint_lifespan",
+                    "set either slurm.jwt_file or slurm.jwt_mint_lifespan, not both",
+                ));
+            }
+        }
         if source == SourceKind::Rest {
             if rest_endpoint.is_none() {
                 return Err(invalid(
@@ -255,10 +276,10 @@ impl Config {
                     "required when slurm.source is rest",
                 ));
             }
-            if raw.slurm.jwt_file.is_none() && !jwt_in_env {
+            if raw.slurm.jwt_file.is_none() && !jwt_in_env && jwt_mint_lifespan.is_none() {
                 return Err(invalid(
                     "slurm.jwt_file",
-                    "the rest source needs a token: set slurm.jwt_file or the SLURM_JWT environment variable",
+                    "the rest source needs a token: set slurm.jwt_file, slurm.jwt_mint_lifespan or the SLURM_JWT environment variable",
                 ));
             }
         }
@@ -314,6 +335,7 @@ impl Config {
             cluster_name: raw.slurm.cluster_name,
             bin_dir: raw.slurm.bin_dir,
             cli_json,
+            jwt_mint_lifespan,
             interval,
             timeout,
             ready_max_intervals,
@@ -325,6 +347,45 @@ impl Config {
 
     pub fn collector_enabled(&self, name: &str) -> bool {
         self.collectors.iter().any(|c| c.name == name)
+    }
+
+    /// Everything the source is built from; a reload rebuilds the source only when
+    /// this changes.
+    pub fn source_settings(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.source,
+            self.rest_endpoint,
+            self.jwt_file,
+            self.jwt_mint_lifespan,
+            self.user,
+            self.bin_dir,
+            self.cli_json,
+            self.timeout
+        )
+    }
+
+    /// Hash of the effective configuration (first 16 hex digits of SHA-256 over a
+    /// canonical rendering; no secret is part of it, only file paths).
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let canonical = format!(
+            "listen={}|{}|cluster={:?}|interval={:?}|ready={}|collectors={}|log={}/{:?}",
+            self.listen_address,
+            self.source_settings(),
+            self.cluster_name,
+            self.interval,
+            self.ready_max_intervals,
+            self.collectors
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(","),
+            self.log_level,
+            self.log_format,
+        );
+        let digest = Sha256::digest(canonical.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -434,6 +495,33 @@ mod tests {
             c.map(|c| c.rest_endpoint),
             Ok(Some(RestEndpoint::Unix { .. }))
         ));
+    }
+
+    #[test]
+    fn hash_changes_with_the_effective_config() {
+        let a = config("").unwrap_or_else(|e| panic!("{e}"));
+        let b = config("collectors:\n  jobs: false\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            a.hash(),
+            config("").unwrap_or_else(|e| panic!("{e}")).hash()
+        );
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.hash().len(), 16);
+    }
+
+    #[test]
+    fn jwt_minting() {
+        let c = config("slurm:\n  source: rest\n  rest_url: http://h:1\n  jwt_mint_lifespan: 1h\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.jwt_mint_lifespan, Some(Duration::from_secs(3600)));
+        let err = config("slurm:\n  jwt_mint_lifespan: 10s\n")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("slurm.jwt_mint_lifespan"), "{err}");
+        let err = config("slurm:\n  jwt_file: /t\n  jwt_mint_lifespan: 1h\n")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("not both"), "{err}");
     }
 
     #[test]

@@ -14,19 +14,27 @@ use arc_swap::ArcSwap;
 use futures_util::future::join_all;
 
 use crate::collectors::{CollectorDef, Context};
+use crate::config::Config;
 use crate::exposition::{encode, Format};
 use crate::model::{DataKind, SlurmData};
-use crate::self_metrics::{CollectionStats, HttpStats};
+use crate::self_metrics::{CollectionStats, HttpStats, ReloadStatus};
 use crate::snapshot::{CollectorStatus, Snapshot};
 use crate::source::{Fetched, Source, SourceError};
 
-/// State shared between the collection loop and the HTTP side.
+/// State shared between the collection loop, the reloader and the HTTP side.
 pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
     pub http: std::sync::Mutex<HttpStats>,
-    pub interval: Duration,
-    pub ready_max_intervals: u32,
+    pub reload: std::sync::Mutex<ReloadStatus>,
     pub started: Instant,
+    timing: ArcSwap<Timing>,
+}
+
+/// Collection timing, changed by a config reload.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    interval: Duration,
+    ready_max_intervals: u32,
 }
 
 impl Shared {
@@ -34,10 +42,31 @@ impl Shared {
         Shared {
             snapshot: ArcSwap::from_pointee(Snapshot::empty()),
             http: std::sync::Mutex::new(HttpStats::default()),
+            reload: std::sync::Mutex::new(ReloadStatus::default()),
+            started: Instant::now(),
+            timing: ArcSwap::from_pointee(Timing {
+                interval,
+                ready_max_intervals,
+            }),
+        }
+    }
+
+    /// The collection interval in force.
+    pub fn interval(&self) -> Duration {
+        self.timing.load().interval
+    }
+
+    /// Data older than this makes `/ready` fail.
+    pub fn ready_max_age(&self) -> Duration {
+        let t = self.timing.load();
+        t.interval * t.ready_max_intervals
+    }
+
+    fn set_timing(&self, interval: Duration, ready_max_intervals: u32) {
+        self.timing.store(Arc::new(Timing {
             interval,
             ready_max_intervals,
-            started: Instant::now(),
-        }
+        }));
     }
 }
 
@@ -60,53 +89,105 @@ pub struct Engine {
     status: BTreeMap<&'static str, CollectorStatus>,
     stats: CollectionStats,
     known_cluster: Option<String>,
+    /// What the current source was built from, to rebuild it only on change.
+    source_settings: String,
+}
+
+fn new_ticker(interval: Duration) -> tokio::time::Interval {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    ticker
 }
 
 impl Engine {
-    pub fn new(
-        source: Source,
-        collectors: Vec<&'static CollectorDef>,
-        cluster_override: Option<String>,
-        timeout: Duration,
-        shared: Arc<Shared>,
-    ) -> Engine {
-        let mut stats = CollectionStats::default();
-        let mut status = BTreeMap::new();
-        for c in &collectors {
-            stats.collectors.entry(c.name).or_default();
-            status.insert(
-                c.name,
-                CollectorStatus {
+    /// An engine for `config`, publishing through `shared`.
+    pub fn new(config: &Config, shared: Arc<Shared>) -> anyhow::Result<Engine> {
+        let mut engine = Engine {
+            source: Source::from_config(config)?,
+            collectors: Vec::new(),
+            cluster_override: None,
+            timeout: config.timeout,
+            shared,
+            segments: BTreeMap::new(),
+            status: BTreeMap::new(),
+            stats: CollectionStats::default(),
+            known_cluster: None,
+            source_settings: config.source_settings(),
+        };
+        engine.apply(config)?;
+        Ok(engine)
+    }
+
+    /// Applies a (validated) configuration between collections. Collectors switched
+    /// off lose their series; collectors switched on start at the next collection;
+    /// the source is rebuilt only when its settings changed.
+    pub fn apply(&mut self, config: &Config) -> anyhow::Result<()> {
+        let settings = config.source_settings();
+        if settings != self.source_settings {
+            self.source = Source::from_config(config)?;
+            self.source_settings = settings;
+        }
+        for removed in self
+            .collectors
+            .iter()
+            .filter(|c| !config.collectors.iter().any(|n| n.name == c.name))
+        {
+            self.segments.remove(removed.name);
+            self.status.remove(removed.name);
+            self.stats.collectors.remove(removed.name);
+        }
+        for c in &config.collectors {
+            self.stats.collectors.entry(c.name).or_default();
+            self.status
+                .entry(c.name)
+                .or_insert_with(|| CollectorStatus {
                     name: c.name,
                     up: false,
                     last_success_unix: None,
                     last_success: None,
                     last_error: Some("no collection yet".into()),
-                },
-            );
+                });
         }
-        Engine {
-            source,
-            collectors,
-            cluster_override,
-            timeout,
-            shared,
-            segments: BTreeMap::new(),
-            status,
-            stats,
-            known_cluster: None,
-        }
+        self.collectors = config.collectors.clone();
+        self.cluster_override = config.cluster_name.clone();
+        self.timeout = config.timeout;
+        self.shared
+            .set_timing(config.interval, config.ready_max_intervals);
+        Ok(())
     }
 
-    /// Collects once per interval until `shutdown` completes. A collection in
-    /// progress at shutdown is dropped (its commands are killed).
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
-        let mut ticker = tokio::time::interval(self.shared.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    /// Collects once per interval until `shutdown` completes, applying each new
+    /// configuration from `configs` as it arrives (and collecting right after).
+    /// A collection in progress at shutdown is dropped (its commands are killed).
+    pub async fn run(
+        mut self,
+        mut configs: tokio::sync::watch::Receiver<Arc<Config>>,
+        shutdown: impl Future<Output = ()>,
+    ) {
         let work = async {
+            let mut interval = self.shared.interval();
+            let mut ticker = new_ticker(interval);
             loop {
-                ticker.tick().await;
-                self.collect_once().await;
+                tokio::select! {
+                    _ = ticker.tick() => self.collect_once().await,
+                    changed = configs.changed() => {
+                        if changed.is_err() {
+                            // The reloader is gone: keep collecting with what we have.
+                            std::future::pending::<()>().await;
+                        }
+                        let config = configs.borrow_and_update().clone();
+                        if let Err(e) = self.apply(&config) {
+                            tracing::error!(error = format!("{e:#}").as_str(), "cannot apply the new configuration");
+                            continue;
+                        }
+                        if self.shared.interval() != interval {
+                            interval = self.shared.interval();
+                            ticker = new_ticker(interval);
+                        } else {
+                            self.collect_once().await;
+                        }
+                    }
+                }
             }
         };
         tokio::select! {
@@ -152,6 +233,9 @@ impl Engine {
             match result {
                 Ok(fetched) => store(&mut data, fetched),
                 Err(e) => {
+                    if e.reason() == "auth" {
+                        self.stats.slurm_auth_failures += 1;
+                    }
                     let users: Vec<&str> = self
                         .collectors
                         .iter()
@@ -187,6 +271,7 @@ impl Engine {
             now: unix_now() as i64,
         };
 
+        self.stats.jwt_expiry = self.source.jwt_expiry();
         for def in self.collectors.clone() {
             self.run_collector(def, &data, &errors, &durations, &ctx);
         }

@@ -85,6 +85,9 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
     if let Ok(http) = shared.http.lock() {
         live.extend(http.families());
     }
+    if let Ok(reload) = shared.reload.lock() {
+        live.extend(reload.families());
+    }
     encode(&live, format, &mut tail);
     if format == Format::OpenMetrics {
         tail.push_str(OPENMETRICS_EOF);
@@ -117,7 +120,7 @@ async fn health() -> impl IntoResponse {
 /// Whether the data is fresh enough to be trusted, and why not.
 pub fn readiness(shared: &Shared) -> (bool, serde_json::Value) {
     let snapshot = shared.snapshot.load();
-    let max_age = shared.interval * shared.ready_max_intervals;
+    let max_age = shared.ready_max_age();
     let mut problems = Vec::new();
     let collectors: Vec<serde_json::Value> = snapshot
         .collectors
@@ -193,7 +196,7 @@ async fn landing(State(shared): State<Arc<Shared>>) -> Html<String> {
          <table border=\"1\"><tr><th>Collector</th><th>Status</th><th>Last success</th><th>Last error</th></tr>\n{rows}</table>\n\
          </body></html>\n",
         version = env!("CARGO_PKG_VERSION"),
-        interval = shared.interval.as_secs(),
+        interval = shared.interval().as_secs(),
         series = snapshot.series,
     ))
 }

@@ -16,6 +16,7 @@ pub mod exposition;
 pub mod http;
 pub mod model;
 pub mod process_metrics;
+pub mod reload;
 pub mod self_metrics;
 pub mod snapshot;
 pub mod source;

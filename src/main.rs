@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use slurm_exporter::app;
 use slurm_exporter::cli::{self, Invocation};
 use slurm_exporter::config::{Config, RawConfig};
+use slurm_exporter::reload::Loader;
 
 fn main() -> ExitCode {
     let invocation = match cli::parse(std::env::args_os()) {
@@ -42,26 +43,33 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Invocation::Serve { config_file, flags } => {
-            let raw = match &config_file {
-                Some(path) => match RawConfig::from_file(path) {
-                    Ok(raw) => raw.overlay(*flags),
-                    Err(e) => {
-                        eprintln!("{e}");
-                        return ExitCode::FAILURE;
-                    }
-                },
-                None => *flags,
+        Invocation::Serve {
+            config_file,
+            watch_interval,
+            flags,
+        } => {
+            let loader = Loader {
+                file: config_file,
+                flags: *flags,
+                jwt_in_env,
             };
-            let config = match Config::from_raw(raw, jwt_in_env) {
+            let config = match loader.load() {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("invalid configuration: {e}");
                     return ExitCode::FAILURE;
                 }
             };
+            let watch_interval = match watch_interval.as_deref().map(humantime::parse_duration) {
+                None => None,
+                Some(Ok(d)) if !d.is_zero() => Some(d),
+                Some(_) => {
+                    eprintln!("--config.watch-interval: not a duration like 10s");
+                    return ExitCode::FAILURE;
+                }
+            };
             app::init_logging(&config);
-            match serve(config) {
+            match serve(loader, config, watch_interval) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}").as_str(), "slurm-exporter failed");
@@ -72,13 +80,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: Config) -> anyhow::Result<()> {
+fn serve(
+    loader: Loader,
+    config: Config,
+    watch_interval: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.listen_address).await?;
-        app::run(listener, config, app::shutdown_signal()).await
+        app::run(
+            listener,
+            loader,
+            config,
+            watch_interval,
+            app::shutdown_signal(),
+        )
+        .await
     })
 }

@@ -35,6 +35,10 @@ pub struct CollectionStats {
     pub collectors: BTreeMap<&'static str, CollectorStats>,
     /// (source, query) → request durations.
     pub requests: BTreeMap<(&'static str, &'static str), Histogram>,
+    /// Requests Slurm rejected for authentication (JWT expired, malformed, refused).
+    pub slurm_auth_failures: u64,
+    /// Expiry of the JWT in use (REST source), seconds since the epoch.
+    pub jwt_expiry: Option<i64>,
 }
 
 impl CollectionStats {
@@ -109,7 +113,19 @@ impl CollectionStats {
                 h,
             );
         }
-        let mut families = vec![build, up, total, errors, last, duration, requests];
+        let mut auth = Family::counter(
+            "slurm_exporter_slurm_auth_failures",
+            "Requests to Slurm rejected for authentication (JWT expired, malformed or refused)",
+        );
+        auth.push(vec![], self.slurm_auth_failures as f64);
+        let mut jwt = Family::gauge(
+            "slurm_exporter_jwt_expiry_timestamp_seconds",
+            "When the JWT used for slurmrestd expires (REST source only)",
+        );
+        jwt.push_opt(vec![], self.jwt_expiry.map(|e| e as f64));
+        let mut families = vec![
+            build, up, total, errors, last, duration, requests, auth, jwt,
+        ];
         let own: usize = families.iter().map(Family::series).sum();
         let mut series_family = Family::gauge(
             "slurm_exporter_snapshot_series",
@@ -156,5 +172,37 @@ impl HttpStats {
             durations.push_histogram(vec![("handler", handler.to_string())], h);
         }
         vec![requests, durations]
+    }
+}
+
+/// Outcome of configuration loads and reloads, updated by the reloader.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadStatus {
+    /// Whether the last load or reload succeeded.
+    pub successful: bool,
+    /// When a configuration was last loaded successfully, seconds since the epoch.
+    pub last_success_unix: f64,
+    /// Hash of the configuration in force.
+    pub hash: String,
+}
+
+impl ReloadStatus {
+    pub fn families(&self) -> Vec<Family> {
+        let mut hash = Family::gauge(
+            "slurm_exporter_config_hash",
+            "Hash of the configuration in force (label hash), value 1",
+        );
+        hash.push(vec![("hash", self.hash.clone())], 1.0);
+        let mut ok = Family::gauge(
+            "slurm_exporter_config_last_reload_successful",
+            "1 when the last configuration reload succeeded, 0 when it failed and the previous configuration stayed",
+        );
+        ok.push(vec![], if self.successful { 1.0 } else { 0.0 });
+        let mut when = Family::gauge(
+            "slurm_exporter_config_last_reload_success_timestamp_seconds",
+            "When a configuration was last loaded successfully",
+        );
+        when.push(vec![], self.last_success_unix);
+        vec![hash, ok, when]
     }
 }

@@ -323,6 +323,8 @@ fn rest_source_with_an_expired_token_reports_auth() {
         Some(0.0)
     );
     assert_eq!(exporter.get("/ready").0, 503);
+    assert!(value(&m, "slurm_exporter_slurm_auth_failures_total", &[]).unwrap_or(0.0) >= 1.0);
+    assert!(value(&m, "slurm_exporter_jwt_expiry_timestamp_seconds", &[]).is_some());
     let signature = token
         .trim()
         .rsplit('.')
@@ -335,4 +337,46 @@ fn rest_source_with_an_expired_token_reports_auth() {
         "the token leaked into the logs"
     );
     assert!(exporter.logs().contains("expired"), "{}", exporter.logs());
+}
+
+/// The REST source minting its own tokens with `scontrol token` (root may).
+#[test]
+fn rest_source_mints_its_token() {
+    let Some(conf) = slurm_conf() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url =
+        std::env::var("SLURM_LAB_REST_URL").unwrap_or_else(|_| "http://127.0.0.1:6820".into());
+    let exporter = Exporter::start(
+        &[
+            "--collection.interval=1s",
+            "--slurm.source=rest",
+            &format!("--slurm.rest-url={url}"),
+            "--slurm.jwt-mint-lifespan=5m",
+        ],
+        &[("SLURM_CONF", &conf)],
+        dir.path().join("exporter.log"),
+    );
+    let m = exporter.wait_for("nodes up", Duration::from_secs(15), |m| {
+        value(m, "slurm_exporter_collector_up", &[("collector", "nodes")]) == Some(1.0)
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let expiry = value(&m, "slurm_exporter_jwt_expiry_timestamp_seconds", &[]).unwrap_or(0.0);
+    assert!(
+        (expiry - now - 300.0).abs() < 30.0,
+        "expiry {expiry}, now {now}"
+    );
+    assert_eq!(
+        value(&m, "slurm_exporter_slurm_auth_failures_total", &[]),
+        Some(0.0)
+    );
+    let logs = exporter.logs();
+    assert!(logs.contains("minted a new JWT"), "{logs}");
+    assert_eq!(
+        logs.matches("minted a new JWT").count(),
+        1,
+        "one token for its lifespan"
+    );
 }

@@ -92,6 +92,7 @@ fn rows() -> Vec<String> {
     http.observe("metrics", 200, 0.1);
     let mut own = stats.families(0);
     own.extend(http.families());
+    own.extend(slurm_exporter::self_metrics::ReloadStatus::default().families());
     sections.push(("exporter itself".into(), own));
     sections.push((
         "process".into(),

@@ -49,12 +49,58 @@ impl SourceError {
 pub const ERROR_REASONS: [&str; 5] = ["timeout", "connection", "auth", "parse", "command"];
 
 /// The configured source.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     Cli(cli::CliSource),
     Rest(rest::RestSource),
 }
 
 impl Source {
+    /// Builds the source `config` asks for.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Source> {
+        use crate::config::SourceKind;
+        use anyhow::Context as _;
+        match config.source {
+            SourceKind::Cli => Ok(Source::Cli(cli::CliSource::new(
+                config.bin_dir.clone(),
+                config.timeout,
+                config.cli_json.clone(),
+            ))),
+            SourceKind::Rest => {
+                let endpoint = config
+                    .rest_endpoint
+                    .clone()
+                    .context("slurm.rest_url is required for the rest source")?;
+                let token = match (&config.jwt_file, config.jwt_mint_lifespan) {
+                    (Some(path), _) => rest::TokenSource::File(path.clone()),
+                    (None, Some(lifespan)) => rest::TokenSource::mint(
+                        config.bin_dir.clone(),
+                        config.user.clone(),
+                        lifespan,
+                        config.timeout,
+                    ),
+                    (None, None) => rest::TokenSource::Value(
+                        std::env::var("SLURM_JWT")
+                            .context("SLURM_JWT is not set and no slurm.jwt_file given")?,
+                    ),
+                };
+                Ok(Source::Rest(rest::RestSource::new(
+                    endpoint,
+                    token,
+                    config.user.clone(),
+                )))
+            }
+        }
+    }
+
+    /// Expiry of the JWT in use (REST source), seconds since the epoch.
+    pub fn jwt_expiry(&self) -> Option<i64> {
+        match self {
+            Source::Cli(_) => None,
+            Source::Rest(s) => s.jwt_expiry(),
+        }
+    }
+
     /// Label value `source` of `slurm_exporter_slurm_request_duration_seconds`.
     pub fn name(&self) -> &'static str {
         match self {

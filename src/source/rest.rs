@@ -36,24 +36,99 @@ pub const API_VERSIONS: [&str; 9] = [
 /// a clock difference between us and slurmctld cannot hide changes for long.
 const FULL_JOBS_REFRESH_EVERY: u32 = 10;
 
-/// Where the token comes from. Read on every request, so a rotated file is used
-/// at once. Never logged.
-#[derive(Clone)]
+/// Where the token comes from. A file is read on every request, so a rotated
+/// file is used at once; a minted token is renewed when a third of its lifespan
+/// is left. Never logged, never part of an error message.
 pub enum TokenSource {
     File(PathBuf),
     Value(String),
+    Mint(Minter),
+}
+
+/// Mints tokens with `scontrol token lifespan=…`.
+pub struct Minter {
+    bin_dir: Option<PathBuf>,
+    user: Option<String>,
+    lifespan: std::time::Duration,
+    timeout: std::time::Duration,
+    /// The current token and its expiry.
+    current: Mutex<Option<(String, i64)>>,
 }
 
 impl TokenSource {
-    fn read(&self) -> Result<String, SourceError> {
+    pub fn mint(
+        bin_dir: Option<PathBuf>,
+        user: Option<String>,
+        lifespan: std::time::Duration,
+        timeout: std::time::Duration,
+    ) -> TokenSource {
+        TokenSource::Mint(Minter {
+            bin_dir,
+            user,
+            lifespan,
+            timeout,
+            current: Mutex::new(None),
+        })
+    }
+
+    async fn read(&self) -> Result<String, SourceError> {
         match self {
             TokenSource::Value(v) => Ok(v.clone()),
-            TokenSource::File(path) => std::fs::read_to_string(path)
+            TokenSource::File(path) => tokio::fs::read_to_string(path)
+                .await
                 .map(|t| t.trim().trim_start_matches("SLURM_JWT=").to_string())
                 .map_err(|e| {
                     SourceError::Auth(format!("cannot read JWT file {}: {e}", path.display()))
                 }),
+            TokenSource::Mint(m) => m.token().await,
         }
+    }
+}
+
+impl Minter {
+    async fn token(&self) -> Result<String, SourceError> {
+        let mut current = self.current.lock().await;
+        let now = unix_now();
+        let renew_at = (self.lifespan.as_secs() / 3) as i64;
+        if let Some((token, exp)) = current.as_ref() {
+            if exp - now > renew_at {
+                return Ok(token.clone());
+            }
+        }
+        let program = match &self.bin_dir {
+            Some(dir) => dir.join("scontrol"),
+            None => PathBuf::from("scontrol"),
+        };
+        let mut args = vec!["token".to_string()];
+        if let Some(user) = &self.user {
+            args.push(format!("username={user}"));
+        }
+        args.push(format!("lifespan={}", self.lifespan.as_secs()));
+        let spec = super::command::CommandSpec {
+            program,
+            args,
+            timeout: self.timeout,
+            accept_failure_exit: false,
+        };
+        let token = super::command::run(&spec, |r| {
+            let mut text = String::new();
+            r.read_to_string(&mut text)?;
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("SLURM_JWT="))
+                .map(str::to_string)
+                .ok_or_else(|| ParseError::Text {
+                    line: 1,
+                    message: "scontrol token printed no SLURM_JWT=".into(),
+                })
+        })
+        .await
+        .map_err(|e| SourceError::Auth(format!("cannot mint a JWT with scontrol token: {e}")))?;
+        let exp = token_claims(&token)
+            .and_then(|c| c.get("exp").and_then(|e| e.as_i64()))
+            .unwrap_or(now + self.lifespan.as_secs() as i64);
+        tracing::info!(expires = exp, "minted a new JWT with scontrol token");
+        *current = Some((token.clone(), exp));
+        Ok(token)
     }
 }
 
@@ -106,6 +181,8 @@ pub struct RestSource {
     jobs_cache: Mutex<Option<JobsCache>>,
     /// Cluster name learned from any response (v0.0.40+ `meta`, or job records).
     cluster: std::sync::Mutex<Option<String>>,
+    /// `exp` claim of the last token sent (0 = unknown).
+    jwt_expiry: std::sync::atomic::AtomicI64,
 }
 
 enum Answer {
@@ -123,6 +200,7 @@ impl RestSource {
             version: Mutex::new(None),
             jobs_cache: Mutex::new(None),
             cluster: std::sync::Mutex::new(None),
+            jwt_expiry: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -215,6 +293,12 @@ impl RestSource {
         }
     }
 
+    /// Expiry of the last token sent, seconds since the epoch.
+    pub fn jwt_expiry(&self) -> Option<i64> {
+        let exp = self.jwt_expiry.load(std::sync::atomic::Ordering::Relaxed);
+        (exp > 0).then_some(exp)
+    }
+
     fn remember_cluster(&self, cluster: Option<String>) {
         if let (Some(name), Ok(mut known)) = (cluster, self.cluster.lock()) {
             *known = Some(name);
@@ -266,7 +350,12 @@ impl RestSource {
     }
 
     async fn get(&self, path: &str, allow_not_modified: bool) -> Result<Answer, SourceError> {
-        let token = self.token.read()?;
+        let token = self.token.read().await?;
+        if let Some(exp) = token_claims(&token).and_then(|c| c.get("exp").and_then(|e| e.as_i64()))
+        {
+            self.jwt_expiry
+                .store(exp, std::sync::atomic::Ordering::Relaxed);
+        }
         check_token(&token, unix_now())?;
         let user = self
             .user
