@@ -97,6 +97,10 @@ pub fn command() -> Command {
             "/ready fails when data is older than this many intervals [default: 3]",
         ))
         .arg(value_flag(
+            "collection.series-limit",
+            "Soft limit of series per snapshot: exported and logged when exceeded [default: 500000]",
+        ))
+        .arg(value_flag(
             "log.level",
             "error, warn, info, debug or trace [default: info]",
         ))
@@ -184,6 +188,15 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
             command().error(
                 clap::error::ErrorKind::InvalidValue,
                 format!("--collection.ready-max-intervals: `{v}` is not a whole number"),
+            )
+        })?),
+    };
+    raw.collection.series_limit = match s("collection.series-limit") {
+        None => None,
+        Some(v) => Some(v.parse().map_err(|_| {
+            command().error(
+                clap::error::ErrorKind::InvalidValue,
+                format!("--collection.series-limit: `{v}` is not a whole number"),
             )
         })?),
     };

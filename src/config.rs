@@ -118,6 +118,8 @@ pub struct RawCollection {
     pub timeout: Option<String>,
     /// `/ready` fails when the newest data is older than this many intervals.
     pub ready_max_intervals: Option<u32>,
+    /// Soft limit of series in one snapshot: exported, logged and alerted on when exceeded.
+    pub series_limit: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -178,6 +180,7 @@ impl RawConfig {
             collection.interval,
             collection.timeout,
             collection.ready_max_intervals,
+            collection.series_limit,
             log.level,
             log.format
         );
@@ -203,6 +206,8 @@ pub struct Config {
     pub interval: Duration,
     pub timeout: Duration,
     pub ready_max_intervals: u32,
+    /// Soft limit of series per snapshot.
+    pub series_limit: u64,
     pub collectors: Vec<&'static CollectorDef>,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -212,6 +217,8 @@ pub const DEFAULT_LISTEN: &str = ":10341";
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_READY_MAX_INTERVALS: u32 = 3;
+/// Enough for ~40,000 nodes with the default collectors (about 12 series per node).
+pub const DEFAULT_SERIES_LIMIT: u64 = 500_000;
 
 impl Config {
     /// Validates raw values; `jwt_in_env` tells whether `SLURM_JWT` is set.
@@ -339,6 +346,7 @@ impl Config {
             interval,
             timeout,
             ready_max_intervals,
+            series_limit: raw.collection.series_limit.unwrap_or(DEFAULT_SERIES_LIMIT),
             collectors: enabled,
             log_level,
             log_format: raw.log.format.unwrap_or(LogFormat::Logfmt),
@@ -370,12 +378,13 @@ impl Config {
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
         let canonical = format!(
-            "listen={}|{}|cluster={:?}|interval={:?}|ready={}|collectors={}|log={}/{:?}",
+            "listen={}|{}|cluster={:?}|interval={:?}|ready={}|series_limit={}|collectors={}|log={}/{:?}",
             self.listen_address,
             self.source_settings(),
             self.cluster_name,
             self.interval,
             self.ready_max_intervals,
+            self.series_limit,
             self.collectors
                 .iter()
                 .map(|c| c.name)

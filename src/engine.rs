@@ -91,6 +91,8 @@ pub struct Engine {
     known_cluster: Option<String>,
     /// What the current source was built from, to rebuild it only on change.
     source_settings: String,
+    /// Whether the last snapshot exceeded the series limit (to log once per excursion).
+    over_series_limit: bool,
 }
 
 fn new_ticker(interval: Duration) -> tokio::time::Interval {
@@ -113,6 +115,7 @@ impl Engine {
             stats: CollectionStats::default(),
             known_cluster: None,
             source_settings: config.source_settings(),
+            over_series_limit: false,
         };
         engine.apply(config)?;
         Ok(engine)
@@ -151,6 +154,7 @@ impl Engine {
         self.collectors = config.collectors.clone();
         self.cluster_override = config.cluster_name.clone();
         self.timeout = config.timeout;
+        self.stats.series_limit = config.series_limit;
         self.shared
             .set_timing(config.interval, config.ready_max_intervals);
         Ok(())
@@ -356,13 +360,17 @@ impl Engine {
             .iter()
             .filter_map(|c| self.status.get(c.name).cloned())
             .collect();
-        let snapshot = Snapshot::new(
-            text,
-            openmetrics,
-            series + own_series,
-            unix_now(),
-            collectors,
-        );
+        let total = series + own_series;
+        let over = total as u64 > self.stats.series_limit;
+        if over && !self.over_series_limit {
+            tracing::warn!(
+                series = total,
+                limit = self.stats.series_limit,
+                "the snapshot exceeds collection.series_limit; check the collectors' cardinality"
+            );
+        }
+        self.over_series_limit = over;
+        let snapshot = Snapshot::new(text, openmetrics, total, unix_now(), collectors);
         self.shared.snapshot.store(Arc::new(snapshot));
     }
 }

@@ -39,6 +39,8 @@ pub struct CollectionStats {
     pub slurm_auth_failures: u64,
     /// Expiry of the JWT in use (REST source), seconds since the epoch.
     pub jwt_expiry: Option<i64>,
+    /// The configured soft limit of series per snapshot.
+    pub series_limit: u64,
 }
 
 impl CollectionStats {
@@ -131,8 +133,14 @@ impl CollectionStats {
             "slurm_exporter_snapshot_series",
             "Series in the last snapshot (this one included; per-request HTTP and process series excluded)",
         );
-        series_family.push(vec![], (series + own + 1) as f64);
+        series_family.push(vec![], (series + own + 2) as f64);
         families.push(series_family);
+        let mut limit = Family::gauge(
+            "slurm_exporter_series_limit",
+            "Configured soft limit of series per snapshot (collection.series_limit)",
+        );
+        limit.push(vec![], self.series_limit as f64);
+        families.push(limit);
         families
     }
 }

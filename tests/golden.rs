@@ -118,3 +118,34 @@ fn sigterm_during_a_hung_collection_exits_cleanly() {
     );
     assert!(exporter.logs().contains("shutting down"));
 }
+
+#[test]
+fn series_over_the_limit_are_reported_and_logged_once() {
+    let fake = FakeSlurm::new();
+    let exporter =
+        fake.start_exporter(&["--collection.interval=1s", "--collection.series-limit=100"]);
+    let collections = |m: &str| {
+        value(
+            m,
+            "slurm_exporter_collections_total",
+            &[("collector", "jobs")],
+        )
+        .unwrap_or(0.0)
+    };
+    let m = exporter.wait_for("three collections", Duration::from_secs(10), |m| {
+        collections(m) >= 3.0
+    });
+    assert_eq!(value(&m, "slurm_exporter_series_limit", &[]), Some(100.0));
+    let series = value(&m, "slurm_exporter_snapshot_series", &[]).unwrap_or(0.0);
+    assert!(series > 100.0, "{series}");
+    let warnings = exporter
+        .logs()
+        .matches("exceeds collection.series_limit")
+        .count();
+    assert_eq!(
+        warnings,
+        1,
+        "one warning per excursion:\n{}",
+        exporter.logs()
+    );
+}
