@@ -23,6 +23,9 @@ if ! command -v promtool >/dev/null; then
     "${install[@]}" >/dev/null || { apt-get update -qq && "${install[@]}" >/dev/null; }
 fi
 
+step "compat recording rules"
+scripts/check-compat-rules.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy"
