@@ -2,7 +2,8 @@
 # slurm-dev-cluster.sh - a real, throw-away Slurm 22.05 cluster on this machine.
 #
 # Usage: scripts/slurm-dev-cluster.sh up [--accounting]|down [--purge]|status|workload|env|
-#                                     token [--file PATH] [user] [lifespan]
+#                                     token [--file PATH] [user] [lifespan]|
+#                                     stop DAEMON...|pid DAEMON
 #
 # Everything (config, keys, state, logs, PID files) lives in one lab directory:
 #   ${SLURM_LAB_DIR:-<repo>/.lab}
@@ -13,6 +14,10 @@
 # Cluster: name `lab`, controller on 127.0.0.1, real nodes n1 n2 (one slurmd each, 4 CPUs,
 # 4000 MB), fake DOWN nodes f1 f2 (no slurmd), partitions debug (default) and batch,
 # license lab_lic:8, slurmrestd with JWT auth on 127.0.0.1:${SLURM_LAB_REST_PORT:-6820}.
+# `up` on a lab where some daemons died (or were stopped with `stop slurmctld`, for fault
+# tests) starts only the missing ones and keeps slurmctld's state (jobs survive); only a
+# fresh start (no daemon alive) rewrites the config and starts slurmctld with empty state.
+# `pid DAEMON` prints the PID of a running daemon (munged, slurmctld, slurmd-n1, ...).
 # No accounting by default; `up --accounting` adds MariaDB + slurmdbd (a fresh, empty
 # database on every fresh start), associations for root, labuser, slurmrestd and nobody,
 # priority/multifactor, and the openapi/dbv0.0.3x REST plugins.
@@ -446,11 +451,15 @@ start_slurmdbd() {
     log "slurmdbd up on 127.0.0.1:$DBD_PORT (pid $(recorded_pid slurmdbd)), cluster lab registered"
 }
 
-start_slurmctld() {
+start_slurmctld() {   # fresh (1: empty state, 0: recover the saved jobs and nodes)
     if daemon_pid_alive slurmctld >/dev/null; then return 0; fi
     # argv[0] must be "slurmctld" (the alternatives link) or auth/jwt is silently skipped.
     # -c: start from empty job/node state (job ids restart); -i: ignore state file errors.
-    spawn slurmctld /usr/sbin/slurmctld -D -c -i -f "$CONF"
+    if (($1)); then
+        spawn slurmctld /usr/sbin/slurmctld -D -c -i -f "$CONF"
+    else
+        spawn slurmctld /usr/sbin/slurmctld -D -i -f "$CONF"
+    fi
 }
 
 start_slurmds() {
@@ -544,8 +553,10 @@ cmd_up() {
     make_dirs
     check_lab_traversable
     make_keys
+    local fresh=1
     if any_alive && [[ -s $CONF ]]; then
-        log "some daemons are running: keeping $CONF, starting the missing ones"
+        log "some daemons are running: keeping $CONF and slurmctld state, starting the missing ones"
+        fresh=0
     else
         if ((accounting)); then rm -rf "$LAB/mysql"; fi   # fresh database with fresh slurmctld state
         write_slurm_conf
@@ -556,7 +567,7 @@ cmd_up() {
         start_mariadb
         start_slurmdbd
     fi
-    start_slurmctld
+    start_slurmctld "$fresh"
     wait_daemons 30 slurmctld ctld_ok || { show_logs "$LOG_DIR/slurmctld.out" "$LOG_DIR/slurmctld.log"; die "slurmctld did not answer 'scontrol ping' (run '$0 down' to clean up)"; }
     log "slurmctld up (pid $(recorded_pid slurmctld))"
     start_slurmds
@@ -676,6 +687,28 @@ cmd_down() {
     log "cluster down ($(elapsed) s)"
 }
 
+# One daemon by name: `stop NAME...` (SIGTERM, SIGKILL after 15 s; `up` starts it again)
+# and `pid NAME`. For fault tests; the other daemons keep running.
+check_daemon_names() {
+    local d
+    [[ $# -gt 0 ]] || die "name a daemon: $(daemon_names | tr '\n' ' ')"
+    for d in "$@"; do
+        daemon_names | grep -Fxq -- "$d" || die "unknown daemon '$d' (one of: $(daemon_names | tr '\n' ' '))"
+    done
+}
+
+cmd_stop() {
+    need_root
+    check_daemon_names "$@"
+    stop_daemons 15 "$@"
+}
+
+cmd_pid() {
+    check_daemon_names "$@"
+    [[ $# -eq 1 ]] || die "pid takes one daemon name"
+    daemon_pid_alive "$1" || die "$1 is not running"
+}
+
 # ------------------------------------------------------------------------- status
 cmd_status() {
     local d pid ok=0
@@ -779,7 +812,7 @@ cmd_env() {
 }
 
 usage() {
-    sed -n '4,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '4,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 
@@ -793,6 +826,8 @@ main() {
         token) cmd_token "$@" ;;
         workload) cmd_workload "$@" ;;
         env) cmd_env "$@" ;;
+        stop) cmd_stop "$@" ;;
+        pid) cmd_pid "$@" ;;
         -h|--help|help) usage 0 ;;
         *) usage 2 ;;
     esac
