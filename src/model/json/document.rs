@@ -26,6 +26,12 @@ pub(super) trait Body: Default {
     /// Whether the data key was present (an empty array counts).
     fn found(&self) -> bool;
 
+    /// Whether the data is an empty list: together with Slurm errors that is a
+    /// failed query, not an empty cluster.
+    fn is_empty(&self) -> bool {
+        false
+    }
+
     /// The error for a document that has neither the data nor Slurm errors.
     fn missing(&self) -> ParseError {
         ParseError::Json(de::Error::missing_field(Self::KEY))
@@ -47,12 +53,14 @@ pub(super) struct Document<B> {
 ///
 /// A document without its data key is an error: [`ParseError::SlurmErrors`] with
 /// Slurm's own messages when `errors[]` has any, otherwise a "missing field" error.
-/// A document with both data and errors keeps the data.
+/// A document with both data and errors keeps the data, unless the data is an empty
+/// list: 22.05 `squeue --json` answers a dead slurmctld with `"jobs": []`, an error
+/// and exit code 0, which must not read as "no jobs".
 pub(super) fn read_document<B: Body>(reader: impl Read) -> Result<Document<B>, ParseError> {
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
     let raw = serde::Deserializer::deserialize_map(&mut de, DocumentVisitor::<B>(PhantomData))?;
     de.end()?;
-    if !raw.body.found() {
+    if !raw.body.found() || (raw.body.is_empty() && !raw.errors.is_empty()) {
         if !raw.errors.is_empty() {
             return Err(ParseError::SlurmErrors(raw.errors.join("; ")));
         }

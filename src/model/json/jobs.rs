@@ -119,6 +119,10 @@ impl Body for JobsBody {
     fn found(&self) -> bool {
         self.jobs.is_some()
     }
+
+    fn is_empty(&self) -> bool {
+        self.jobs.as_ref().is_some_and(Vec::is_empty)
+    }
 }
 
 #[cfg(test)]
@@ -357,12 +361,23 @@ mod tests {
 
     #[test]
     fn errors_without_data_vs_with_data() {
-        // 24.11 via v0.0.40: `jobs: []` plus an error: the (empty) data is kept.
+        // 24.11 via v0.0.40: `jobs: []` plus an error: the error wins.
         if let Some(file) =
             testdata::sample("v0.0.40/jobs__eth-cscs_firecrest-v2__slurm_get_job_not_found.json")
         {
-            assert!(parse_jobs(file).unwrap().data.jobs.is_empty());
+            assert!(matches!(parse_jobs(file), Err(ParseError::SlurmErrors(_))));
         }
+        // 22.05 `squeue --json` with slurmctld dead (exit code 0), as recorded.
+        let dead = r#"{"meta":{"plugin":{"type":"openapi\/v0.0.38"}},"errors":[{"description":"Failed while looking for jobs","error_number":-1,"error":"Unspecified error","source":"slurm_load_jobs"}],"jobs":[]}"#;
+        match parse_jobs(dead.as_bytes()) {
+            Err(ParseError::SlurmErrors(text)) => {
+                assert!(text.contains("Failed while looking for jobs"), "{text}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Data with errors keeps the data.
+        let both = r#"{"errors":[{"description":"partial"}],"jobs":[{"job_state":"RUNNING"}]}"#;
+        assert_eq!(parse_jobs(both.as_bytes()).unwrap().data.jobs.len(), 1);
         let only_errors = r#"{"meta":{},"errors":[{"description":"Unable to contact slurm controller (connect failure)","error_number":1001,"error":"Unable to contact slurm controller (connect failure)"}],"warnings":[]}"#;
         match parse_jobs(only_errors.as_bytes()) {
             Err(ParseError::SlurmErrors(text)) => {

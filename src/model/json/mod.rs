@@ -16,7 +16,8 @@
 //! - timestamps are ints (v0.0.37–39) or objects (v0.0.40+); `0` is `None`;
 //! - a document without its data key fails: with Slurm's `errors[]` text when it
 //!   has some ([`ParseError::SlurmErrors`]), else as invalid JSON; a document with
-//!   data *and* errors keeps the data;
+//!   data *and* errors keeps the data, but an empty list with errors is the error
+//!   (22.05 `squeue --json` when slurmctld is down);
 //! - malformed or truncated input is an error, never a panic.
 //!
 //! Files: `document.rs` (envelope, `meta`, `errors`), `value.rs` (shapes that

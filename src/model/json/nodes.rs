@@ -145,6 +145,10 @@ impl Body for NodesBody {
         self.nodes.is_some()
     }
 
+    fn is_empty(&self) -> bool {
+        self.nodes.as_ref().is_some_and(Vec::is_empty)
+    }
+
     fn missing(&self) -> ParseError {
         if self.grouped_sinfo {
             return ParseError::Json(serde::de::Error::custom(

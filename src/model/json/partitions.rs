@@ -108,6 +108,10 @@ impl Body for PartitionsBody {
     fn found(&self) -> bool {
         self.partitions.is_some()
     }
+
+    fn is_empty(&self) -> bool {
+        self.partitions.as_ref().is_some_and(Vec::is_empty)
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,10 @@ impl Body for PingBody {
     fn found(&self) -> bool {
         self.controllers.is_some()
     }
+
+    fn is_empty(&self) -> bool {
+        self.controllers.as_ref().is_some_and(Vec::is_empty)
+    }
 }
 
 #[cfg(test)]
