@@ -176,6 +176,12 @@ fn squeue_exits_non_zero() {
     failing_squeue("fail", "command");
 }
 
+/// What 22.05 prints when slurmctld is unreachable: counted as `connection`.
+#[test]
+fn squeue_cannot_contact_the_controller() {
+    failing_squeue("down", "connection");
+}
+
 #[test]
 fn squeue_hangs_past_the_timeout() {
     failing_squeue("hang", "timeout");

@@ -21,6 +21,27 @@ use crate::model::ParseError;
 
 const STDERR_LIMIT: usize = 4096;
 
+/// What Slurm's client library prints when it cannot talk to slurmctld (22.05:
+/// `slurm_load_jobs error: Unable to contact slurm controller (connect failure)`
+/// after ~9 s of retries when it is dead, `Socket timed out on send/recv operation`
+/// after `MessageTimeout` when it hangs).
+const CONNECTION_ERRORS: [&str; 4] = [
+    "Unable to contact slurm controller",
+    "Socket timed out on send/recv operation",
+    "Zero Bytes were transmitted or received",
+    "Connection refused",
+];
+
+/// A failed command: `connection` when Slurm says it could not reach the
+/// controller, else `command`.
+fn command_error(message: String) -> SourceError {
+    if CONNECTION_ERRORS.iter().any(|e| message.contains(e)) {
+        SourceError::Connection(message)
+    } else {
+        SourceError::Command(message)
+    }
+}
+
 /// One command invocation.
 #[derive(Debug, Clone)]
 pub struct CommandSpec {
@@ -101,8 +122,12 @@ where
             match (status.success(), parsed) {
                 (true, Ok(v)) => Ok(v),
                 (false, Ok(v)) if spec.accept_failure_exit => Ok(v),
+                // Slurm's JSON saying the query failed (`errors[]`, exit code 0).
+                (true, Err(ParseError::SlurmErrors(m))) => {
+                    Err(command_error(format!("{} reported: {m}", spec.display())))
+                }
                 (true, Err(e)) => Err(SourceError::Parse(e)),
-                (false, _) => Err(SourceError::Command(format!(
+                (false, _) => Err(command_error(format!(
                     "{} exited with {}{}",
                     spec.display(),
                     status
@@ -160,6 +185,17 @@ mod tests {
         let (reason, text) = text.unwrap_or_default();
         assert_eq!(reason, "command");
         assert!(text.contains("code 3") && text.contains("boom"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_controller_is_a_connection_error() {
+        let script = "echo 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1";
+        let err = run(&sh(script, 5000), read_all).await.err();
+        assert_eq!(err.map(|e| e.reason()), Some("connection"));
+        let script =
+            "echo 'slurm_load_jobs error: Socket timed out on send/recv operation' >&2; exit 1";
+        let err = run(&sh(script, 5000), read_all).await.err();
+        assert_eq!(err.map(|e| e.reason()), Some("connection"));
     }
 
     #[tokio::test]

@@ -1,7 +1,11 @@
 #!/bin/sh
 # Stands in for squeue, scontrol and sdiag in tests: prints the output recorded from
-# our 22.05 cluster, or misbehaves as $FAKE_SLURM_STATE/mode-<command> says
-# (ok | fail | hang | garbage). Every call is appended to $FAKE_SLURM_STATE/calls.
+# our 22.05 cluster, or misbehaves as $FAKE_SLURM_STATE/mode-<command> says:
+#   ok | fail (exit 1, a generic error) | down (exit 1, what 22.05 prints when slurmctld
+#   is unreachable) | hang | garbage | truncated-json (first half of squeue --json) |
+#   huge-json (squeue --json with the first recorded job repeated $FAKE_SLURM_HUGE_JOBS
+#   times, default 60000: ~200 MB, streamed, never written to disk).
+# Every call is appended to $FAKE_SLURM_STATE/calls.
 name=$(basename "$0")
 state=${FAKE_SLURM_STATE:?FAKE_SLURM_STATE not set}
 fixtures=${FAKE_SLURM_FIXTURES:?FAKE_SLURM_FIXTURES not set}
@@ -9,12 +13,28 @@ echo "$name $*" >> "$state/calls"
 mode=ok
 [ -f "$state/mode-$name" ] && mode=$(cat "$state/mode-$name")
 case $mode in
-  fail) echo "$name: error: Unable to contact slurm controller (connect failure)" >&2; exit 1 ;;
+  fail) echo "$name: error: Invalid user for SlurmUser slurm" >&2; exit 1 ;;
+  down) echo "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2; exit 1 ;;
   hang) sleep 600; exit 0 ;;
   garbage) echo "this is not what $name prints"; exit 0 ;;
+  truncated-json)
+    size=$(wc -c <"$fixtures/squeue.json")
+    head -c $((size / 2)) "$fixtures/squeue.json"; exit 0 ;;
+  huge-json)
+    # The envelope up to `"jobs": [`, the first job record (up to the line `    },`)
+    # N times, then the end of the document.
+    awk -v n="${FAKE_SLURM_HUGE_JOBS:-60000}" '
+      !in_jobs { print; if ($0 ~ /^  "jobs": \[/) in_jobs = 1; next }
+      in_jobs == 1 { if ($0 == "    },") { in_jobs = 2; next } rec = rec $0 "\n"; next }
+      END {
+        for (i = 1; i <= n; i++) printf "%s    }%s\n", rec, (i < n ? "," : "")
+        print "  ]"; print "}"
+      }' "$fixtures/squeue.json"
+    exit 0 ;;
 esac
 case "$name $*" in
   "squeue -h -t all -r -o %i|%T|%P|%C|%D|%V|%S|%r") cat "$fixtures/squeue.txt" ;;
+  "squeue --json") cat "$fixtures/squeue.json" ;;
   "scontrol -o show node") cat "$fixtures/scontrol-show-node.txt" ;;
   "scontrol -o show partition") cat "$fixtures/scontrol-show-partition.txt" ;;
   "scontrol ping") cat "$fixtures/scontrol-ping.txt" ;;
