@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::command::{run, CommandSpec};
@@ -19,6 +20,9 @@ pub struct CliSource {
     json: Vec<JsonQuery>,
     /// Set once `scontrol` turned out to lack `--json` (22.05): use `sinfo --json`.
     nodes_json_via_sinfo: AtomicBool,
+    /// The last controller answer, to name the controllers (and keep the cluster
+    /// identity) when they stop answering.
+    last_controllers: Mutex<Option<ControllerData>>,
 }
 
 impl CliSource {
@@ -28,6 +32,7 @@ impl CliSource {
             timeout,
             json,
             nodes_json_via_sinfo: AtomicBool::new(false),
+            last_controllers: Mutex::new(None),
         }
     }
 
@@ -105,31 +110,73 @@ impl CliSource {
         run(&spec, |r| json::parse_nodes(r).map(|r| r.data)).await
     }
 
+    /// `scontrol ping` and `scontrol show config`, concurrently. The ping decides:
+    /// - a controller answers: wait for the config too (cluster name, version);
+    /// - every controller is DOWN (slurmctld dead: the ping says so at once, while
+    ///   `show config` retries for ~9 s): answer now, without the config;
+    /// - the ping itself does not answer within 3/4 of the timeout (slurmctld hung;
+    ///   `scontrol ping` would say DOWN only after `MessageTimeout`): the controllers
+    ///   of the last answer are reported down.
+    ///
+    /// A missing config keeps the last known identity, so series keep their labels.
     async fn controllers(&self) -> Result<ControllerData, SourceError> {
         let mut ping = self.spec("scontrol", &["ping"]);
         ping.accept_failure_exit = true;
+        ping.timeout = self.timeout.mul_f64(0.75);
         let config = self.spec("scontrol", &["show", "config"]);
         let started = Instant::now();
-        let (controllers, info) = tokio::join!(
-            async {
-                let r = run(&ping, |r| text::parse_scontrol_ping(r)).await;
-                (r, started.elapsed())
+        let ping_fut = run(&ping, |r| text::parse_scontrol_ping(r));
+        let config_fut = run(&config, |r| text::parse_scontrol_config(r));
+        tokio::pin!(ping_fut, config_fut);
+        let mut info = None;
+        let pinged = loop {
+            tokio::select! {
+                r = &mut ping_fut => break r,
+                c = &mut config_fut, if info.is_none() => info = Some(c),
+            }
+        };
+        let elapsed = started.elapsed();
+        let last = self.last_controllers.lock().ok().and_then(|l| l.clone());
+        let last_info = last.as_ref().map(|l| l.info.clone()).unwrap_or_default();
+        let mut controllers = match pinged {
+            Ok(c) => c,
+            Err(SourceError::Timeout(t)) => match last {
+                Some(mut last) => {
+                    tracing::debug!(
+                        ?t,
+                        "scontrol ping did not answer; controllers reported down"
+                    );
+                    for c in &mut last.controllers {
+                        c.up = false;
+                        c.latency_seconds = None;
+                    }
+                    return Ok(last);
+                }
+                None => return Err(SourceError::Timeout(self.timeout)),
             },
-            run(&config, |r| text::parse_scontrol_config(r)),
-        );
-        let (controllers, elapsed) = controllers;
-        let mut controllers = controllers?;
+            Err(e) => return Err(e),
+        };
         if controllers.is_empty() {
             return Err(SourceError::Command(
                 "scontrol ping reported no controller".into(),
             ));
         }
+        let any_up = controllers.iter().any(|c| c.up);
         // scontrol ping does not report a latency: use the round trip we saw.
         for c in controllers.iter_mut().filter(|c| c.up) {
             c.latency_seconds.get_or_insert(elapsed.as_secs_f64());
         }
+        let info = match info {
+            Some(i) => i,
+            None if any_up => config_fut.await,
+            None => Err(SourceError::Command("controller down".into())),
+        };
         // The controller may be down while ping still answers; identity is optional then.
-        let info = info.unwrap_or_default();
-        Ok(ControllerData { controllers, info })
+        let info = info.unwrap_or(last_info);
+        let data = ControllerData { controllers, info };
+        if let Ok(mut l) = self.last_controllers.lock() {
+            *l = Some(data.clone());
+        }
+        Ok(data)
     }
 }
