@@ -1,4 +1,5 @@
-//! Wiring: config → source → engine (background) + HTTP server, until shutdown.
+//! Wiring: config → source → engine (background) + web config (reloaded) + HTTP
+//! server, until shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,6 +9,9 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::engine::{Engine, Shared};
 use crate::reload::{self, Loader};
+use crate::web::guard::Guard;
+use crate::web::server::ServerSettings;
+use crate::web::state::WebState;
 
 /// Runs the exporter on `listener` until `shutdown` completes.
 /// `loader` is used again on SIGHUP (and every `watch_interval` when the file changed).
@@ -20,6 +24,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(config.interval, config.ready_max_intervals));
     reload::record_initial(&shared, &config);
+    let web = web_state(&config, &shared)?;
     let engine = Engine::new(&config, shared.clone())?;
     let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -40,24 +45,61 @@ pub async fn run(
     ));
     tracing::info!(
         address = %listener.local_addr()?,
+        tls = web.current().tls.is_some(),
+        basic_auth = web.current().auth.is_some(),
         source = ?config.source,
         interval = %humantime::format_duration(config.interval),
         collectors = config.collectors.iter().map(|c| c.name).collect::<Vec<_>>().join(",").as_str(),
         "slurm-exporter listening"
     );
+    let guard = Guard::new(web.clone(), shared.clone(), &config.web);
+    let router = crate::http::router_with(shared.clone(), guard.clone());
+    let mut watch_stop = stop_rx.clone();
+    let watch_task = tokio::spawn(web.clone().watch(async move {
+        let _ = watch_stop.wait_for(|stop| *stop).await;
+    }));
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            guard.housekeeping();
+        }
+    });
     let mut http_stop = stop_rx;
-    let server =
-        axum::serve(listener, crate::http::router(shared)).with_graceful_shutdown(async move {
+    let settings = ServerSettings {
+        header_read_timeout: config.web.header_read_timeout,
+        shutdown_grace: SHUTDOWN_GRACE,
+    };
+    let server_task = tokio::spawn(crate::web::server::serve(
+        listener,
+        router,
+        web,
+        shared,
+        settings,
+        async move {
             let _ = http_stop.wait_for(|stop| *stop).await;
-        });
-    let server_task = tokio::spawn(async move { server.await });
+        },
+    ));
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = engine_task.await;
     let _ = reload_task.await;
-    server_task.await??;
+    let _ = watch_task.await;
+    housekeeping.abort();
+    server_task.await?;
     Ok(())
+}
+
+/// How long in-flight requests may run on after SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The web config in force: loaded from `web.config_file`, or plain HTTP without one.
+fn web_state(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Arc<WebState>> {
+    match &config.web.config_file {
+        Some(path) => Ok(WebState::load(path, shared.clone())?),
+        None => Ok(WebState::open(shared.clone())),
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

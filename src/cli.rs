@@ -49,6 +49,30 @@ pub fn command() -> Command {
             "Address to listen on [default: :10341]",
         ))
         .arg(value_flag(
+            "web.config.file",
+            "exporter-toolkit web config file: TLS, client certificates, basic auth, headers",
+        ))
+        .arg(value_flag(
+            "web.health-unauthenticated",
+            "Whether /health answers without credentials: true or false [default: true]",
+        ))
+        .arg(value_flag(
+            "web.max-concurrent-requests",
+            "Requests served at once; more wait up to 5s for a slot, then get 503 [default: 32]",
+        ))
+        .arg(value_flag(
+            "web.rate-limit",
+            "Requests per second per client IP, over it 429; 0 disables [default: 10]",
+        ))
+        .arg(value_flag(
+            "web.rate-limit-burst",
+            "Requests a client IP may send at once above the rate [default: 20]",
+        ))
+        .arg(value_flag(
+            "web.header-read-timeout",
+            "Time a client has to finish the TLS handshake and send its request headers [default: 10s]",
+        ))
+        .arg(value_flag(
             "slurm.source",
             "Where Slurm data comes from: cli or rest [default: cli]",
         ))
@@ -157,6 +181,12 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
     let s = |name: &str| m.get_one::<String>(name).cloned();
     let mut raw = RawConfig::default();
     raw.web.listen_address = s("web.listen-address");
+    raw.web.config_file = s("web.config.file").map(PathBuf::from);
+    raw.web.health_unauthenticated = number(m, "web.health-unauthenticated", "true or false")?;
+    raw.web.max_concurrent_requests = number(m, "web.max-concurrent-requests", "a whole number")?;
+    raw.web.rate_limit = number(m, "web.rate-limit", "a number")?;
+    raw.web.rate_limit_burst = number(m, "web.rate-limit-burst", "a whole number")?;
+    raw.web.header_read_timeout = s("web.header-read-timeout");
     raw.slurm.source = match s("slurm.source").as_deref() {
         None => None,
         Some("cli") => Some(SourceKind::Cli),
@@ -182,24 +212,9 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
     });
     raw.collection.interval = s("collection.interval");
     raw.collection.timeout = s("collection.timeout");
-    raw.collection.ready_max_intervals = match s("collection.ready-max-intervals") {
-        None => None,
-        Some(v) => Some(v.parse().map_err(|_| {
-            command().error(
-                clap::error::ErrorKind::InvalidValue,
-                format!("--collection.ready-max-intervals: `{v}` is not a whole number"),
-            )
-        })?),
-    };
-    raw.collection.series_limit = match s("collection.series-limit") {
-        None => None,
-        Some(v) => Some(v.parse().map_err(|_| {
-            command().error(
-                clap::error::ErrorKind::InvalidValue,
-                format!("--collection.series-limit: `{v}` is not a whole number"),
-            )
-        })?),
-    };
+    raw.collection.ready_max_intervals =
+        number(m, "collection.ready-max-intervals", "a whole number")?;
+    raw.collection.series_limit = number(m, "collection.series-limit", "a whole number")?;
     raw.log.level = s("log.level");
     raw.log.format = match s("log.format").as_deref() {
         None => None,
@@ -223,6 +238,23 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
     Ok(raw)
 }
 
+/// The flag's value parsed as `T`, or clap's error saying it should be `what`.
+fn number<T: std::str::FromStr>(
+    m: &ArgMatches,
+    name: &str,
+    what: &str,
+) -> Result<Option<T>, clap::Error> {
+    match m.get_one::<String>(name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| {
+            command().error(
+                clap::error::ErrorKind::InvalidValue,
+                format!("--{name}: `{v}` is not {what}"),
+            )
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +274,34 @@ mod tests {
         assert_eq!(flags.web.listen_address.as_deref(), Some("127.0.0.1:9999"));
         assert_eq!(flags.collectors.get("jobs"), Some(&false));
         assert_eq!(flags.collection.interval.as_deref(), Some("15s"));
+    }
+
+    #[test]
+    fn web_flags() {
+        let inv = parse([
+            "slurm-exporter",
+            "--web.config.file=web.yml",
+            "--web.health-unauthenticated=false",
+            "--web.max-concurrent-requests=8",
+            "--web.rate-limit=2.5",
+            "--web.rate-limit-burst=5",
+            "--web.header-read-timeout=3s",
+        ]);
+        let Ok(Invocation::Serve { flags, .. }) = inv else {
+            panic!("expected serve");
+        };
+        let w = &flags.web;
+        assert_eq!(
+            w.config_file.as_deref(),
+            Some(std::path::Path::new("web.yml"))
+        );
+        assert_eq!(w.health_unauthenticated, Some(false));
+        assert_eq!(w.max_concurrent_requests, Some(8));
+        assert_eq!(w.rate_limit, Some(2.5));
+        assert_eq!(w.rate_limit_burst, Some(5));
+        assert_eq!(w.header_read_timeout.as_deref(), Some("3s"));
+        assert!(parse(["slurm-exporter", "--web.rate-limit=fast"]).is_err());
+        assert!(parse(["slurm-exporter", "--web.health-unauthenticated=maybe"]).is_err());
     }
 
     #[test]

@@ -92,6 +92,15 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawWeb {
     pub listen_address: Option<String>,
+    /// exporter-toolkit web config file (TLS, basic auth, headers).
+    pub config_file: Option<PathBuf>,
+    /// Whether `/health` answers without credentials.
+    pub health_unauthenticated: Option<bool>,
+    pub max_concurrent_requests: Option<usize>,
+    /// Requests per second per client IP; 0 disables.
+    pub rate_limit: Option<f64>,
+    pub rate_limit_burst: Option<u32>,
+    pub header_read_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -169,6 +178,12 @@ impl RawConfig {
         }
         take!(
             web.listen_address,
+            web.config_file,
+            web.health_unauthenticated,
+            web.max_concurrent_requests,
+            web.rate_limit,
+            web.rate_limit_burst,
+            web.header_read_timeout,
             slurm.source,
             slurm.rest_url,
             slurm.jwt_file,
@@ -189,10 +204,88 @@ impl RawConfig {
     }
 }
 
+/// The validated `web.*` settings besides the listen address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSettings {
+    pub config_file: Option<PathBuf>,
+    pub health_unauthenticated: bool,
+    pub max_concurrent_requests: usize,
+    /// Requests per second per client IP; 0 disables.
+    pub rate_limit: f64,
+    pub rate_limit_burst: u32,
+    pub header_read_timeout: Duration,
+}
+
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
+pub const DEFAULT_RATE_LIMIT: f64 = 10.0;
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 20;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            config_file: None,
+            health_unauthenticated: true,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        }
+    }
+}
+
+impl WebSettings {
+    fn from_raw(raw: &RawWeb) -> Result<WebSettings, ConfigError> {
+        if let Some(path) = &raw.config_file {
+            crate::web::file::WebConfig::load(path)
+                .and_then(|c| match &c.tls {
+                    Some(t) => crate::web::tls::build(t).map(|_| ()).map_err(|message| {
+                        crate::web::file::WebConfigError {
+                            path: path.clone(),
+                            message,
+                        }
+                    }),
+                    None => Ok(()),
+                })
+                .map_err(|e| invalid("web.config_file", e.to_string()))?;
+        }
+        let max_concurrent_requests = raw
+            .max_concurrent_requests
+            .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
+        if max_concurrent_requests == 0 {
+            return Err(invalid("web.max_concurrent_requests", "must be at least 1"));
+        }
+        let rate_limit = raw.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT);
+        if !rate_limit.is_finite() || rate_limit < 0.0 {
+            return Err(invalid(
+                "web.rate_limit",
+                "must be a number of requests per second, 0 to disable",
+            ));
+        }
+        let rate_limit_burst = raw.rate_limit_burst.unwrap_or(DEFAULT_RATE_LIMIT_BURST);
+        if rate_limit > 0.0 && rate_limit_burst == 0 {
+            return Err(invalid("web.rate_limit_burst", "must be at least 1"));
+        }
+        Ok(WebSettings {
+            config_file: raw.config_file.clone(),
+            health_unauthenticated: raw.health_unauthenticated.unwrap_or(true),
+            max_concurrent_requests,
+            rate_limit,
+            rate_limit_burst,
+            header_read_timeout: parse_duration(
+                "web.header_read_timeout",
+                raw.header_read_timeout.as_deref(),
+            )?
+            .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT),
+        })
+    }
+}
+
 /// The validated configuration the exporter runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen_address: SocketAddr,
+    pub web: WebSettings,
     pub source: SourceKind,
     pub rest_endpoint: Option<RestEndpoint>,
     pub jwt_file: Option<PathBuf>,
@@ -230,6 +323,7 @@ impl Config {
                 format!("`{listen}` is not host:port or :port"),
             )
         })?;
+        let web = WebSettings::from_raw(&raw.web)?;
         let interval = parse_duration("collection.interval", raw.collection.interval.as_deref())?
             .unwrap_or(DEFAULT_INTERVAL);
         let timeout = parse_duration("collection.timeout", raw.collection.timeout.as_deref())?
@@ -335,6 +429,7 @@ impl Config {
         }
         Ok(Config {
             listen_address,
+            web,
             source,
             rest_endpoint,
             jwt_file: raw.slurm.jwt_file,
@@ -553,6 +648,68 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(err.contains("collection.interval"), "{err}");
+    }
+
+    #[test]
+    fn web_settings() {
+        let c = config("").unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.web.config_file.is_none() && c.web.health_unauthenticated);
+        assert_eq!(c.web.max_concurrent_requests, 32);
+        assert_eq!((c.web.rate_limit, c.web.rate_limit_burst), (10.0, 20));
+        assert_eq!(c.web.header_read_timeout, Duration::from_secs(10));
+        let c = config(
+            "web:\n  health_unauthenticated: false\n  max_concurrent_requests: 4\n  rate_limit: 0\n  rate_limit_burst: 0\n  header_read_timeout: 2s\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.web.health_unauthenticated);
+        assert_eq!(c.web.max_concurrent_requests, 4);
+        assert_eq!(c.web.rate_limit, 0.0);
+        assert_eq!(c.web.header_read_timeout, Duration::from_secs(2));
+        for (yaml, key) in [
+            (
+                "web:\n  max_concurrent_requests: 0\n",
+                "web.max_concurrent_requests",
+            ),
+            ("web:\n  rate_limit: -1\n", "web.rate_limit"),
+            ("web:\n  rate_limit_burst: 0\n", "web.rate_limit_burst"),
+            (
+                "web:\n  header_read_timeout: never\n",
+                "web.header_read_timeout",
+            ),
+            (
+                "web:\n  config_file: /nonexistent/web.yml\n",
+                "web.config_file",
+            ),
+            ("web:\n  config_fil: x\n", "config_fil"),
+        ] {
+            let err = config(yaml).err().unwrap_or_default();
+            assert!(err.contains(key), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn web_config_file_is_validated() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("web.yml");
+        std::fs::write(&path, "basic_auth_users:\n  alice: plaintext\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let yaml = format!("web:\n  config_file: {}\n", path.display());
+        let err = config(&yaml).err().unwrap_or_default();
+        assert!(
+            err.contains("web.config_file") && err.contains("basic_auth_users.alice"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = config(&yaml).err().unwrap_or_default();
+        assert!(err.contains("c.pem"), "{err}");
+        std::fs::write(&path, "http_server_config:\n  http2: false\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = config(&yaml).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.web.config_file.as_deref(), Some(path.as_path()));
     }
 
     #[test]

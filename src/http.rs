@@ -15,17 +15,29 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 
+use crate::config::WebSettings;
 use crate::engine::Shared;
 use crate::exposition::{encode, Format, OPENMETRICS_EOF};
+use crate::web::guard::Guard;
+use crate::web::state::WebState;
 
-/// Builds the router over the shared state.
+/// Builds the router over the shared state, with default limits and no web config.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let web = WebState::open(shared.clone());
+    let guard = Guard::new(web, shared.clone(), &WebSettings::default());
+    router_with(shared, guard)
+}
+
+/// Builds the router with the protections in `guard` (auth, limits), all
+/// inside the `record` layer so that refused requests are counted too.
+pub fn router_with(shared: Arc<Shared>, guard: Arc<Guard>) -> Router {
+    let routes = Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/", get(landing))
-        .fallback(not_found)
+        .fallback(not_found);
+    crate::web::guard::layer(routes, guard)
         .layer(middleware::from_fn_with_state(shared.clone(), record))
         .with_state(shared)
 }

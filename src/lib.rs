@@ -5,7 +5,8 @@
 //! version-tolerant data, pure parsers) → `collectors` (pure: model → metric
 //! families) → `snapshot` (the whole exposition, encoded once per collection) →
 //! `http` (serves the latest snapshot; never calls Slurm).
-//! `engine` runs the background collection loop; `app` wires it all together.
+//! `engine` runs the background collection loop; `web` guards the endpoints
+//! (TLS, basic auth, limits; its own accept loop); `app` wires it all together.
 
 pub mod app;
 pub mod cli;
@@ -20,3 +21,4 @@ pub mod reload;
 pub mod self_metrics;
 pub mod snapshot;
 pub mod source;
+pub mod web;

@@ -136,6 +136,11 @@ impl Reloader {
                         "web.listen_address changes need a restart; still listening on the old address"
                     );
                 }
+                if new.web != self.current.web {
+                    tracing::warn!(
+                        "web.* settings changes need a restart (the web config file's content is reloaded on its own)"
+                    );
+                }
                 if new.log_format != self.current.log_format
                     || new.log_level != self.current.log_level
                 {

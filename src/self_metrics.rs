@@ -145,11 +145,39 @@ impl CollectionStats {
     }
 }
 
-/// HTTP traffic counters, updated by every request.
-#[derive(Debug, Default)]
+/// Values of `slurm_exporter_http_auth_failures_total{reason}`, all pre-declared.
+pub const AUTH_FAILURE_REASONS: &[&str] = &[
+    "bad_password",
+    "unknown_user",
+    "no_credentials",
+    "no_client_certificate",
+    "tls_handshake",
+];
+
+/// HTTP traffic counters, updated by every request, and the endpoint security state.
+#[derive(Debug)]
 pub struct HttpStats {
     pub requests: BTreeMap<(&'static str, u16), u64>,
     pub durations: BTreeMap<&'static str, Histogram>,
+    pub auth_failures: BTreeMap<&'static str, u64>,
+    pub rate_limited: u64,
+    /// `notAfter` of the serving certificate; `None` without TLS.
+    pub tls_cert_expiry_unix: Option<f64>,
+    /// Whether the last (re)load of the web config file worked; `None` without one.
+    pub web_config_reload_ok: Option<bool>,
+}
+
+impl Default for HttpStats {
+    fn default() -> Self {
+        HttpStats {
+            requests: BTreeMap::new(),
+            durations: BTreeMap::new(),
+            auth_failures: AUTH_FAILURE_REASONS.iter().map(|r| (*r, 0)).collect(),
+            rate_limited: 0,
+            tls_cert_expiry_unix: None,
+            web_config_reload_ok: None,
+        }
+    }
 }
 
 impl HttpStats {
@@ -179,7 +207,33 @@ impl HttpStats {
         for (handler, h) in &self.durations {
             durations.push_histogram(vec![("handler", handler.to_string())], h);
         }
-        vec![requests, durations]
+        let mut auth = Family::counter(
+            "slurm_exporter_http_auth_failures",
+            "Requests or connections refused for authentication by reason (bad_password, unknown_user, no_credentials, no_client_certificate, tls_handshake)",
+        );
+        for (reason, n) in &self.auth_failures {
+            auth.push(vec![("reason", reason.to_string())], *n as f64);
+        }
+        let mut limited = Family::counter(
+            "slurm_exporter_http_rate_limited",
+            "Requests answered 429 because their client IP went over --web.rate-limit",
+        );
+        limited.push(vec![], self.rate_limited as f64);
+        let mut expiry = Family::gauge(
+            "slurm_exporter_tls_certificate_expiry_timestamp_seconds",
+            "When the serving TLS certificate expires (notAfter); absent without TLS",
+        );
+        expiry.push_opt(vec![], self.tls_cert_expiry_unix);
+        let mut reload = Family::gauge(
+            "slurm_exporter_web_config_last_reload_successful",
+            "1 when the last load of --web.config.file and its certificates worked, 0 when the previous good one is still in use; absent without a web config",
+        );
+        reload.push_opt(vec![], self.web_config_reload_ok.map(f64::from));
+        vec![requests, durations, auth, limited, expiry, reload]
+    }
+
+    pub fn auth_failure(&mut self, reason: &'static str) {
+        *self.auth_failures.entry(reason).or_insert(0) += 1;
     }
 }
 

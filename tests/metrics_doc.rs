@@ -90,6 +90,9 @@ fn rows() -> Vec<String> {
     stats.observe_request("cli", "nodes", 0.1);
     let mut http = HttpStats::default();
     http.observe("metrics", 200, 0.1);
+    // Present only with TLS and a web config file.
+    http.tls_cert_expiry_unix = Some(2e9);
+    http.web_config_reload_ok = Some(true);
     let mut own = stats.families(0);
     own.extend(http.families());
     own.extend(slurm_exporter::self_metrics::ReloadStatus::default().families());

@@ -30,8 +30,12 @@ impl Exporter {
         let port = free_port();
         let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_slurm-exporter"));
-        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(args)
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        // Tests scrape far faster than Prometheus does; only the rate-limit tests limit.
+        if !args.iter().any(|a| a.starts_with("--web.rate-limit")) {
+            cmd.arg("--web.rate-limit=0");
+        }
+        cmd.args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::from(log_file));
         for (k, v) in envs {
@@ -115,6 +119,22 @@ pub fn get_with_headers(port: u16, path: &str, headers: &[(&str, &str)]) -> Opti
     stream.write_all(req.as_bytes()).ok()?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).ok()?;
+    parse_response(&raw)
+}
+
+/// Sends `request` as is and returns the raw answer (empty when the server closed without one).
+pub fn send_raw(port: u16, request: &[u8]) -> Vec<u8> {
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect: {e}"));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.write_all(request);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    raw
+}
+
+/// Status, headers and body of a raw HTTP/1 response.
+pub fn parse_response(raw: &[u8]) -> Option<RawResponse> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let body = raw[split + 4..].to_vec();

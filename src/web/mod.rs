@@ -1,0 +1,13 @@
+//! The exporter's endpoint security and limits, in the exporter-toolkit web
+//! config format that node_exporter uses: `file` parses `--web.config.file`,
+//! `tls` turns it into rustls, `auth` checks basic-auth users, `state` holds the
+//! config in force and reloads it when its files change, `guard` is the
+//! per-request middleware (auth, rate limit, concurrency, body size) and
+//! `server` the accept loop (TLS handshake, header timeout and size).
+
+pub mod auth;
+pub mod file;
+pub mod guard;
+pub mod server;
+pub mod state;
+pub mod tls;
