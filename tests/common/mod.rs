@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the real binary, scrape it, read values.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
