@@ -4,7 +4,11 @@
 # Usage:
 #   scripts/slurm-dev-cluster.sh up
 #   scripts/slurm-dev-cluster.sh workload
-#   scripts/record-fixtures.sh [OUTPUT_DIR]     (default <repo>/tests/fixtures/slurm-22.05)
+#   scripts/record-fixtures.sh [--only FILE[,FILE...]] [OUTPUT_DIR]
+#                                   (default <repo>/tests/fixtures/slurm-22.05)
+#
+# --only writes just the named files (everything is still recorded, into a temporary
+# directory): fixtures pinned by tests stay as they are when new ones are added.
 #
 # Every command runs with SLURM_TIME_FORMAT=%s. The only sanitising: the machine's host
 # name is replaced by "labhost" in every file, and the script fails if a JWT would land in
@@ -20,6 +24,11 @@ SQUEUE_FORMAT='%i|%T|%P|%C|%D|%V|%S|%r'
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
 CLUSTER="$SCRIPT_DIR/slurm-dev-cluster.sh"
+ONLY=""
+if [[ ${1:-} == --only ]]; then
+    [[ -n ${2:-} ]] || { printf '[record] ERROR: --only needs a file list\n' >&2; exit 1; }
+    ONLY=",$2,"; shift 2
+fi
 OUT="${1:-$REPO_DIR/tests/fixtures/slurm-22.05}"
 
 die() { printf '[record] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -84,10 +93,16 @@ cmd sinfo.json                  sinfo --json
 cmd squeue.json                 squeue --json
 cmd sinfo.txt                   sinfo
 cmd squeue-human.txt            squeue
+cmd scontrol-show-node-detail.txt scontrol -d -o show node
+cmd scontrol-show-license.txt   scontrol -o show license
+cmd scontrol-show-reservation.txt scontrol -o show reservation
 
-for ep in nodes partitions jobs diag ping licenses; do
+for ep in nodes partitions jobs diag ping licenses reservations; do
     rest "rest-v0.0.38-$ep.json" "/slurm/v0.0.38/$ep"
 done
+# The same /nodes under the name of the run with the fake GPUs (GRES), kept apart
+# from rest-v0.0.38-nodes.json, which older tests pin.
+cp "$TMP/rest-v0.0.38-nodes.json" "$TMP/rest-v0.0.38-nodes-gres.json"
 rest rest-v0.0.37-ping.json /slurm/v0.0.37/ping
 rest rest-v0.0.36-ping.json /slurm/v0.0.36/ping
 
@@ -122,7 +137,11 @@ if grep -rlF -e "$TOKEN" -e "$EXPIRED" "$TMP" >/dev/null ||
 fi
 
 mkdir -p "$OUT"
+written=0
 for f in "$TMP"/*; do
-    install -m 0644 "$f" "$OUT/$(basename "$f")"
+    name=$(basename "$f")
+    [[ -z $ONLY || $ONLY == *",$name,"* ]] || continue
+    install -m 0644 "$f" "$OUT/$name"
+    written=$((written + 1))
 done
-log "wrote $(find "$TMP" -type f | wc -l) files to $OUT (Slurm $(scontrol version | awk '{ print $2 }'))"
+log "wrote $written files to $OUT (Slurm $(scontrol version | awk '{ print $2 }'))"

@@ -382,6 +382,8 @@ fn store(data: &mut SlurmData, fetched: Fetched) {
         Fetched::Jobs(v) => data.jobs = Some(Arc::new(v)),
         Fetched::Diag(v) => data.diag = Some(Arc::new(*v)),
         Fetched::Controllers(v) => data.controllers = Some(Arc::new(v)),
+        Fetched::Licenses(v) => data.licenses = Some(Arc::new(v)),
+        Fetched::Reservations(v) => data.reservations = Some(Arc::new(v)),
     }
 }
 

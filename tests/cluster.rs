@@ -190,11 +190,140 @@ fn check_against_slurm(conf: &str, exporter: &Exporter) {
     );
 }
 
+/// `Key=Value` fields of each line of an `scontrol -o show …` listing (values
+/// with spaces are not needed here).
+fn scontrol_records(conf: &str, what: &str) -> Vec<BTreeMap<String, String>> {
+    run(conf, "scontrol", &["-o", "show", what])
+        .lines()
+        .filter(|l| l.contains('='))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|t| t.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A series the exporter must serve: name, labels, value.
+type Want = (String, Vec<(String, String)>, f64);
+
+/// Licenses and reservations as `scontrol show license|reservation` print them.
+fn expected_licenses_and_reservations(conf: &str) -> Vec<Want> {
+    let mut want = Vec::new();
+    let num = |r: &BTreeMap<String, String>, k: &str| {
+        r.get(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{k} missing in {r:?}"))
+    };
+    for l in scontrol_records(conf, "license") {
+        let labels = vec![("license".to_string(), l["LicenseName"].clone())];
+        for (key, series) in [
+            ("Total", "slurm_license_configured"),
+            ("Used", "slurm_license_used"),
+            ("Free", "slurm_license_free"),
+            ("Reserved", "slurm_license_reserved"),
+        ] {
+            want.push((series.to_string(), labels.clone(), num(&l, key)));
+        }
+        let remote = if l["Remote"] == "yes" { 1.0 } else { 0.0 };
+        want.push(("slurm_license_remote".into(), labels, remote));
+    }
+    for r in scontrol_records(conf, "reservation") {
+        let labels = vec![("reservation".to_string(), r["ReservationName"].clone())];
+        for (key, series) in [
+            ("NodeCnt", "slurm_reservation_node_count"),
+            ("CoreCnt", "slurm_reservation_core_count"),
+            ("StartTime", "slurm_reservation_start_timestamp_seconds"),
+            ("EndTime", "slurm_reservation_end_timestamp_seconds"),
+        ] {
+            want.push((series.to_string(), labels.clone(), num(&r, key)));
+        }
+        let active = if r["State"] == "ACTIVE" { 1.0 } else { 0.0 };
+        want.push(("slurm_reservation_active".into(), labels.clone(), active));
+        // Every reserved node is counted under exactly one state.
+        want.push((
+            "sum:slurm_reservation_nodes".into(),
+            labels,
+            num(&r, "NodeCnt"),
+        ));
+    }
+    want
+}
+
+/// The exporter's value for one expected triple (`sum:` adds every matching series).
+fn served(m: &str, series: &str, labels: &[(String, String)]) -> Option<f64> {
+    let labels: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let Some(name) = series.strip_prefix("sum:") else {
+        return value(m, series, &labels);
+    };
+    let mut total = None;
+    for line in m.lines().filter(|l| l.starts_with(&format!("{name}{{"))) {
+        if labels
+            .iter()
+            .all(|(k, v)| line.contains(&format!("{k}=\"{v}\"")))
+        {
+            let v: f64 = line.rsplit(' ').next()?.parse().ok()?;
+            total = Some(total.unwrap_or(0.0) + v);
+        }
+    }
+    total
+}
+
+/// Licenses and reservations against `scontrol`, retried while the workload moves.
+fn check_licenses_and_reservations(conf: &str, exporter: &Exporter) {
+    let collections = |m: &str| {
+        value(
+            m,
+            "slurm_exporter_collections_total",
+            &[("collector", "reservations")],
+        )
+        .unwrap_or(0.0)
+    };
+    let mut last = None;
+    for _ in 0..5 {
+        let want = expected_licenses_and_reservations(conf);
+        assert!(
+            want.iter().any(|(s, _, _)| s == "slurm_license_configured"),
+            "the lab has no license (slurm.conf Licenses=lab_lic:8)"
+        );
+        let before = collections(&exporter.metrics());
+        let m = exporter.wait_for(
+            "a collection after scontrol",
+            Duration::from_secs(10),
+            |m| collections(m) >= before + 2.0,
+        );
+        let got: Vec<_> = want
+            .iter()
+            .map(|(s, l, _)| (s.clone(), l.clone(), served(&m, s, l).unwrap_or(-1.0)))
+            .collect();
+        if got == want {
+            return;
+        }
+        last = Some((want, got));
+    }
+    panic!(
+        "exporter disagrees with scontrol show license/reservation: {last:#?}\nlogs:\n{}",
+        exporter.logs()
+    );
+}
+
 fn check_common(conf: &str, exporter: &Exporter) {
     let m = exporter.wait_for("all collectors up", Duration::from_secs(15), |m| {
-        ["nodes", "partitions", "jobs", "scheduler", "controller"]
-            .iter()
-            .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
+        [
+            "nodes",
+            "partitions",
+            "jobs",
+            "scheduler",
+            "controller",
+            "licenses",
+            "reservations",
+        ]
+        .iter()
+        .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
     });
     assert_eq!(exporter.get("/ready").0, 200);
     assert_eq!(exporter.get("/health").0, 200);
@@ -243,6 +372,7 @@ fn check_common(conf: &str, exporter: &Exporter) {
         .and_then(|v| v.trim().parse().ok());
     assert_eq!(Some(submitted), sdiag, "jobs submitted");
     check_against_slurm(conf, exporter);
+    check_licenses_and_reservations(conf, exporter);
 }
 
 #[test]

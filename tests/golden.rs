@@ -35,9 +35,17 @@ fn cli_exposition_matches_golden() {
     let fake = FakeSlurm::new();
     let exporter = fake.start_exporter(&["--collection.interval=1s"]);
     let metrics = exporter.wait_for("all collectors", Duration::from_secs(10), |m| {
-        ["nodes", "partitions", "jobs", "scheduler", "controller"]
-            .iter()
-            .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
+        [
+            "nodes",
+            "partitions",
+            "jobs",
+            "scheduler",
+            "controller",
+            "licenses",
+            "reservations",
+        ]
+        .iter()
+        .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
     });
     let got = stable_lines(&metrics);
     let path = common::repo().join("tests/golden/slurm-22.05-cli.prom");

@@ -71,6 +71,32 @@ fn everything() -> SlurmData {
                 version: Some("22.05.8".into()),
             },
         })),
+        licenses: Some(Arc::new(Licenses {
+            licenses: vec![License {
+                name: "l".into(),
+                total: Some(1),
+                used: Some(1),
+                free: Some(0),
+                reserved: Some(0),
+                remote: Some(true),
+                last_consumed: Some(1),
+                last_deficit: Some(0),
+                last_update: Some(1),
+            }],
+        })),
+        reservations: Some(Arc::new(Reservations {
+            reservations: vec![Reservation {
+                name: "r".into(),
+                partition: Some("debug".into()),
+                flags: vec!["MAINT".into()],
+                start_time: Some(1),
+                end_time: Some(2),
+                node_list: Some("n1".into()),
+                node_count: Some(1),
+                core_count: Some(4),
+                state: None,
+            }],
+        })),
     }
 }
 
@@ -188,15 +214,19 @@ fn metric_names_follow_conventions() {
             kind == "counter",
             "{name}: _total iff counter"
         );
+        // Whole name segments: `_used` is not microseconds.
         for unit in [
-            "_ms",
-            "_us",
-            "_milliseconds",
-            "_microseconds",
-            "_mb",
-            "_megabytes",
+            "ms",
+            "us",
+            "milliseconds",
+            "microseconds",
+            "mb",
+            "megabytes",
         ] {
-            assert!(!name.contains(unit), "{name}: use base units");
+            assert!(
+                !name.split('_').any(|segment| segment == unit),
+                "{name}: use base units"
+            );
         }
     }
 }

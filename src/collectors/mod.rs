@@ -7,8 +7,10 @@
 
 mod controller;
 mod jobs;
+mod licenses;
 mod nodes;
 mod partitions;
+mod reservations;
 mod scheduler;
 
 use crate::exposition::{Family, Labels};
@@ -50,6 +52,8 @@ pub const ALL: &[CollectorDef] = &[
     jobs::DEF,
     scheduler::DEF,
     controller::DEF,
+    licenses::DEF,
+    reservations::DEF,
 ];
 
 /// Looks a collector up by name.

@@ -7,17 +7,22 @@
 
 pub mod controller;
 pub mod diag;
+pub mod hostlist;
 pub mod job;
 pub mod json;
+pub mod license;
 pub mod node;
 pub mod partition;
+pub mod reservation;
 pub mod text;
 
 pub use controller::{ClusterInfo, Controller, ControllerMode};
 pub use diag::{Diag, RpcStat};
 pub use job::{Job, JobState, Jobs};
+pub use license::{License, Licenses};
 pub use node::{Node, NodeState, NodeStatus, Nodes};
 pub use partition::{Partition, Partitions};
+pub use reservation::{Reservation, Reservations};
 
 /// Why raw Slurm output could not be turned into the model.
 #[derive(Debug, thiserror::Error)]
@@ -51,15 +56,19 @@ pub enum DataKind {
     Jobs,
     Diag,
     Controllers,
+    Licenses,
+    Reservations,
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 5] = [
+    pub const ALL: [DataKind; 7] = [
         DataKind::Nodes,
         DataKind::Partitions,
         DataKind::Jobs,
         DataKind::Diag,
         DataKind::Controllers,
+        DataKind::Licenses,
+        DataKind::Reservations,
     ];
 
     /// Label value (`query`) used in self-metrics and logs.
@@ -70,6 +79,8 @@ impl DataKind {
             DataKind::Jobs => "jobs",
             DataKind::Diag => "diag",
             DataKind::Controllers => "ping",
+            DataKind::Licenses => "licenses",
+            DataKind::Reservations => "reservations",
         }
     }
 }
@@ -89,6 +100,8 @@ pub struct SlurmData {
     pub jobs: Option<Arc<Jobs>>,
     pub diag: Option<Arc<Diag>>,
     pub controllers: Option<Arc<ControllerData>>,
+    pub licenses: Option<Arc<Licenses>>,
+    pub reservations: Option<Arc<Reservations>>,
 }
 
 impl SlurmData {
@@ -99,6 +112,8 @@ impl SlurmData {
             DataKind::Jobs => self.jobs.is_some(),
             DataKind::Diag => self.diag.is_some(),
             DataKind::Controllers => self.controllers.is_some(),
+            DataKind::Licenses => self.licenses.is_some(),
+            DataKind::Reservations => self.reservations.is_some(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The CLI source: Slurm's own commands, each query in its cheapest measured form
 //! (see docs/performance notes): jobs from a fixed `squeue` text format, nodes and
 //! partitions from `scontrol -o`, scheduler statistics from `sdiag`, the controller
-//! from `scontrol ping` and `scontrol show config`.
+//! from `scontrol ping` and `scontrol show config`, licenses and reservations from
+//! `scontrol -o show license|reservation`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,6 +89,18 @@ impl CliSource {
                     .map(|d| Fetched::Diag(Box::new(d)))
             }
             DataKind::Controllers => self.controllers().await.map(Fetched::Controllers),
+            DataKind::Licenses => {
+                let spec = self.spec("scontrol", &["-o", "show", "license"]);
+                run(&spec, |r| text::parse_scontrol_licenses(r))
+                    .await
+                    .map(Fetched::Licenses)
+            }
+            DataKind::Reservations => {
+                let spec = self.spec("scontrol", &["-o", "show", "reservation"]);
+                run(&spec, |r| text::parse_scontrol_reservations(r))
+                    .await
+                    .map(Fetched::Reservations)
+            }
         }
     }
 

@@ -5,7 +5,9 @@ pub mod cli;
 pub mod command;
 pub mod rest;
 
-use crate::model::{ControllerData, DataKind, Diag, Jobs, Nodes, ParseError, Partitions};
+use crate::model::{
+    ControllerData, DataKind, Diag, Jobs, Licenses, Nodes, ParseError, Partitions, Reservations,
+};
 
 /// One fetched piece of data.
 #[derive(Debug, Clone)]
@@ -15,6 +17,8 @@ pub enum Fetched {
     Jobs(Jobs),
     Diag(Box<Diag>),
     Controllers(ControllerData),
+    Licenses(Licenses),
+    Reservations(Reservations),
 }
 
 /// Why a fetch failed. `reason()` is the small fixed label set of

@@ -261,6 +261,25 @@ impl RestSource {
                 Ok(Fetched::Diag(Box::new(r.data)))
             }
             DataKind::Jobs => self.jobs(v).await.map(Fetched::Jobs),
+            DataKind::Licenses => {
+                if matches!(v, "v0.0.36" | "v0.0.37") {
+                    return Err(SourceError::Command(format!(
+                        "slurmrestd API {v} has no /licenses (it starts with v0.0.38, Slurm 22.05)"
+                    )));
+                }
+                let r = self
+                    .get_json(&format!("/slurm/{v}/licenses"), |r| json::parse_licenses(r))
+                    .await?;
+                Ok(Fetched::Licenses(r.data))
+            }
+            DataKind::Reservations => {
+                let r = self
+                    .get_json(&format!("/slurm/{v}/reservations"), |r| {
+                        json::parse_reservations(r)
+                    })
+                    .await?;
+                Ok(Fetched::Reservations(r.data))
+            }
             DataKind::Controllers => {
                 let started = Instant::now();
                 let r = self

@@ -39,6 +39,8 @@ case "$name $*" in
   "scontrol -o show partition") cat "$fixtures/scontrol-show-partition.txt" ;;
   "scontrol ping") cat "$fixtures/scontrol-ping.txt" ;;
   "scontrol show config") cat "$fixtures/scontrol-show-config.txt" ;;
+  "scontrol -o show license") cat "$fixtures/scontrol-show-license.txt" ;;
+  "scontrol -o show reservation") cat "$fixtures/scontrol-show-reservation.txt" ;;
   "sdiag ") cat "$fixtures/sdiag.txt" ;;
   *) echo "fake-slurm: unexpected call: $name $*" >&2; exit 2 ;;
 esac

@@ -25,14 +25,16 @@
 
 use std::io::Read;
 
-use super::{Controller, Diag, Jobs, Nodes, ParseError, Partitions};
+use super::{Controller, Diag, Jobs, Licenses, Nodes, ParseError, Partitions, Reservations};
 
 mod diag;
 mod document;
 mod jobs;
+mod licenses;
 mod nodes;
 mod partitions;
 mod ping;
+mod reservations;
 mod value;
 
 use document::{read_document, Document};
@@ -111,4 +113,20 @@ pub fn parse_diag(reader: impl Read) -> Result<Response<Diag>, ParseError> {
 pub fn parse_ping(reader: impl Read) -> Result<Response<Vec<Controller>>, ParseError> {
     let doc = read_document::<ping::PingBody>(reader)?;
     Ok(doc.into_response(|b| b.controllers.unwrap_or_default()))
+}
+
+/// `/licenses` (v0.0.38+) or `scontrol show license --json` (23.02+).
+pub fn parse_licenses(reader: impl Read) -> Result<Response<Licenses>, ParseError> {
+    let doc = read_document::<licenses::LicensesBody>(reader)?;
+    Ok(doc.into_response(|b| Licenses {
+        licenses: b.licenses.unwrap_or_default(),
+    }))
+}
+
+/// `/reservations` or `scontrol show reservation --json` (23.02+).
+pub fn parse_reservations(reader: impl Read) -> Result<Response<Reservations>, ParseError> {
+    let doc = read_document::<reservations::ReservationsBody>(reader)?;
+    Ok(doc.into_response(|b| Reservations {
+        reservations: b.reservations.unwrap_or_default(),
+    }))
 }

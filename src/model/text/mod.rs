@@ -13,6 +13,7 @@
 //! - `scontrol -o show node|partition` → [`parse_scontrol_nodes`], [`parse_scontrol_partitions`]
 //! - `sdiag` (22.05 to 26.05 layouts) → [`parse_sdiag`]
 //! - `scontrol ping`, `scontrol show config` → [`parse_scontrol_ping`], [`parse_scontrol_config`]
+//! - `scontrol -o show license|reservation` → [`parse_scontrol_licenses`], [`parse_scontrol_reservations`]
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -22,11 +23,15 @@ use std::sync::Arc;
 use super::ParseError;
 
 mod controller;
+mod license;
+mod reservation;
 mod scontrol;
 mod sdiag;
 mod squeue;
 
 pub use controller::{parse_scontrol_config, parse_scontrol_ping};
+pub use license::parse_scontrol_licenses;
+pub use reservation::parse_scontrol_reservations;
 pub use scontrol::{parse_scontrol_nodes, parse_scontrol_partitions};
 pub use sdiag::parse_sdiag;
 pub use squeue::{parse_squeue, SQUEUE_FORMAT};

@@ -47,7 +47,7 @@ pub fn parse_scontrol_partitions(reader: impl BufRead) -> Result<Partitions, Par
 
 /// A record built from `Key=Value` pairs, named by the key that starts it
 /// (`NodeName=`, `PartitionName=`).
-trait Record: Default {
+pub(super) trait Record: Default {
     fn set_name(&mut self, name: &str);
 }
 
@@ -70,7 +70,7 @@ enum Pair<'a> {
     Stamp(&'a str),
 }
 
-fn parse_records<T: Record>(
+pub(super) fn parse_records<T: Record>(
     reader: impl BufRead,
     name_key: &str,
     empty_message: &str,
