@@ -232,8 +232,7 @@ fn expected_licenses_and_reservations(conf: &str) -> Vec<Want> {
     for r in scontrol_records(conf, "reservation") {
         let labels = vec![("reservation".to_string(), r["ReservationName"].clone())];
         for (key, series) in [
-            ("NodeCnt", "slurm_reservation_node_count"),
-            ("CoreCnt", "slurm_reservation_core_count"),
+            ("CoreCnt", "slurm_reservation_cores"),
             ("StartTime", "slurm_reservation_start_timestamp_seconds"),
             ("EndTime", "slurm_reservation_end_timestamp_seconds"),
         ] {

@@ -1,7 +1,8 @@
 //! Reservations: which exist (name, partition, flags), when they start and end,
 //! whether they are in force, how many nodes and cores they hold, and the states
 //! of the nodes inside (the nodes collector's closed state set), found by
-//! expanding the reservation's host list against the node list. One cheap query
+//! expanding the reservation's host list against the node list; their sum is the
+//! node count (Slurm's `NodeCnt`, not exported twice). One cheap query
 //! plus the node list the nodes collector fetches anyway: on by default.
 
 use std::collections::HashMap;
@@ -40,17 +41,13 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
         "slurm_reservation_active",
         "1 while the reservation is in force, 0 before it starts",
     );
-    let mut node_count = Family::gauge(
-        "slurm_reservation_node_count",
-        "Nodes in the reservation as Slurm counts them",
-    );
     let mut core_count = Family::gauge(
-        "slurm_reservation_core_count",
+        "slurm_reservation_cores",
         "Cores in the reservation as Slurm counts them",
     );
     let mut node_states = Family::gauge(
         "slurm_reservation_nodes",
-        "Nodes of the reservation by their current state (nodes Slurm does not list count as unknown)",
+        "Nodes of the reservation by their current state; the sum is the reservation's node count (nodes Slurm does not list count as unknown)",
     );
     let status: HashMap<&str, NodeStatus> = nodes
         .nodes
@@ -75,7 +72,6 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
             labels.clone(),
             r.is_active(ctx.now).map(|a| if a { 1.0 } else { 0.0 }),
         );
-        node_count.push_opt(labels.clone(), r.node_count.map(|v| v as f64));
         core_count.push_opt(labels, r.core_count.map(|v| v as f64));
         // A host list we cannot expand gives no state series rather than wrong ones.
         let Some(Ok(names)) = r.node_list.as_deref().map(hostlist::expand) else {
@@ -98,15 +94,7 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
             );
         }
     }
-    vec![
-        info,
-        start,
-        end,
-        active,
-        node_count,
-        core_count,
-        node_states,
-    ]
+    vec![info, start, end, active, core_count, node_states]
 }
 
 #[cfg(test)]
@@ -203,10 +191,7 @@ mod tests {
             Some((now + 7 * 86_400 + 3600) as f64)
         );
         assert_eq!(
-            v(
-                "slurm_reservation_core_count",
-                &[("reservation", "lab_maint")]
-            ),
+            v("slurm_reservation_cores", &[("reservation", "lab_maint")]),
             Some(16.0)
         );
         // active from the times when Slurm gives no state (JSON)
@@ -224,7 +209,7 @@ mod tests {
         // n4 is not in the node list
         assert_eq!(now_res("unknown"), Some(1.0));
         assert_eq!(
-            v("slurm_reservation_core_count", &[("reservation", "now")]),
+            v("slurm_reservation_cores", &[("reservation", "now")]),
             None
         );
         // an unreadable host list: info but no state series
