@@ -214,6 +214,7 @@ impl Engine {
 
     /// One collection: fetch, collect, publish.
     pub async fn collect_once(&mut self) {
+        let cycle_started = Instant::now();
         let needed = self.needed();
         let source = &self.source;
         let timeout = self.timeout;
@@ -279,7 +280,7 @@ impl Engine {
         for def in self.collectors.clone() {
             self.run_collector(def, &data, &errors, &durations, &ctx);
         }
-        self.publish();
+        self.publish(cycle_started);
     }
 
     fn run_collector(
@@ -340,7 +341,9 @@ impl Engine {
             .observe((fetch_time + started.elapsed()).as_secs_f64());
     }
 
-    fn publish(&mut self) {
+    /// Encodes everything into a new snapshot. The cycle time reported is that of
+    /// the previous collection (this one's encoding is not finished yet).
+    fn publish(&mut self, cycle_started: Instant) {
         let mut text = String::new();
         let mut openmetrics = String::new();
         let mut series = 0;
@@ -352,6 +355,7 @@ impl Engine {
             }
         }
         let own = self.stats.families(series);
+        let fetch_and_collect = cycle_started.elapsed();
         let own_series: usize = own.iter().map(|f| f.series()).sum();
         encode(&own, Format::Text, &mut text);
         encode(&own, Format::OpenMetrics, &mut openmetrics);
@@ -372,6 +376,12 @@ impl Engine {
         self.over_series_limit = over;
         let snapshot = Snapshot::new(text, openmetrics, total, unix_now(), collectors);
         self.shared.snapshot.store(Arc::new(snapshot));
+        self.stats.last_cycle_seconds = Some(cycle_started.elapsed().as_secs_f64());
+        tracing::debug!(
+            fetch_and_collect_seconds = fetch_and_collect.as_secs_f64(),
+            total_seconds = cycle_started.elapsed().as_secs_f64(),
+            "collection finished"
+        );
     }
 }
 

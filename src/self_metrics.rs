@@ -41,6 +41,8 @@ pub struct CollectionStats {
     pub jwt_expiry: Option<i64>,
     /// The configured soft limit of series per snapshot.
     pub series_limit: u64,
+    /// Wall time of the last whole collection (queries, collectors, encoding, gzip).
+    pub last_cycle_seconds: Option<f64>,
 }
 
 impl CollectionStats {
@@ -125,8 +127,13 @@ impl CollectionStats {
             "When the JWT used for slurmrestd expires (REST source only)",
         );
         jwt.push_opt(vec![], self.jwt_expiry.map(|e| e as f64));
+        let mut cycle = Family::gauge(
+            "slurm_exporter_last_collection_duration_seconds",
+            "Wall time of the previous whole collection: Slurm queries, collectors, encoding and compression",
+        );
+        cycle.push_opt(vec![], self.last_cycle_seconds);
         let mut families = vec![
-            build, up, total, errors, last, duration, requests, auth, jwt,
+            cycle, build, up, total, errors, last, duration, requests, auth, jwt,
         ];
         let own: usize = families.iter().map(Family::series).sum();
         let mut series_family = Family::gauge(

@@ -42,5 +42,9 @@ case "$name $*" in
   "scontrol -o show license") cat "$fixtures/scontrol-show-license.txt" ;;
   "scontrol -o show reservation") cat "$fixtures/scontrol-show-reservation.txt" ;;
   "sdiag ") cat "$fixtures/sdiag.txt" ;;
+  "squeue --json") cat "$fixtures/squeue.json" ;;
+  "sinfo --json") cat "$fixtures/sinfo.json" ;;
+  # Slurm 22.05's scontrol has no --json: the exporter falls back to sinfo --json.
+  "scontrol show node --json") echo "scontrol: unrecognized option '--json'" >&2; exit 1 ;;
   *) echo "fake-slurm: unexpected call: $name $*" >&2; exit 2 ;;
 esac
