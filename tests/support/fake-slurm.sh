@@ -1,5 +1,5 @@
 #!/bin/sh
-# Stands in for squeue, scontrol and sdiag in tests: prints the output recorded from
+# Stands in for squeue, scontrol, sdiag and sinfo in tests and benchmarks: prints the output recorded from
 # our 22.05 cluster, or misbehaves as $FAKE_SLURM_STATE/mode-<command> says:
 #   ok | fail (exit 1, a generic error) | down (exit 1, what 22.05 prints when slurmctld
 #   is unreachable) | hang | garbage | truncated-json (first half of squeue --json) |
@@ -42,7 +42,6 @@ case "$name $*" in
   "scontrol -o show license") cat "$fixtures/scontrol-show-license.txt" ;;
   "scontrol -o show reservation") cat "$fixtures/scontrol-show-reservation.txt" ;;
   "sdiag ") cat "$fixtures/sdiag.txt" ;;
-  "squeue --json") cat "$fixtures/squeue.json" ;;
   "sinfo --json") cat "$fixtures/sinfo.json" ;;
   # Slurm 22.05's scontrol has no --json: the exporter falls back to sinfo --json.
   "scontrol show node --json") echo "scontrol: unrecognized option '--json'" >&2; exit 1 ;;
