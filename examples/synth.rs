@@ -342,7 +342,7 @@ fn write_json(
         let mut r = node_t.clone();
         let mut parts = n.state.split('+');
         let base = parts.next().unwrap_or("IDLE").to_ascii_lowercase();
-        let flags: Vec<Value> = parts.map(|f| Value::from(f)).collect();
+        let flags: Vec<Value> = parts.map(Value::from).collect();
         set(&mut r, "name", Value::from(n.name.as_str()));
         set(&mut r, "hostname", Value::from(n.name.as_str()));
         set(&mut r, "state", Value::from(base));
