@@ -179,6 +179,24 @@ fn start(conf: &str, source: &str, dir: &Path, jwt: &Path, extra: &[&str]) -> Ex
     )
 }
 
+/// The `exp` claim of the token in `path`.
+fn token_exp(path: &Path) -> i64 {
+    let token = std::fs::read_to_string(path).unwrap_or_default();
+    token
+        .trim()
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|c| c["exp"].as_i64())
+        .unwrap_or_else(|| panic!("no exp in the token of {}", path.display()))
+}
+
 fn mint_token(conf: &str, path: &Path, lifespan: &str) {
     let path = path.display().to_string();
     lab_script(conf, &["token", "--file", &path, "root", lifespan])
@@ -221,13 +239,25 @@ fn assert_stale(m: &str, g: &Good, what: &str) {
     );
 }
 
+/// Measured times, shown with `--nocapture` (docs/operations.md quotes them).
+fn note(what: &str, since: Instant) {
+    eprintln!("{what}: {:.1} s", since.elapsed().as_secs_f64());
+}
+
 /// `collectors` are down with errors counted under `reason` only.
-fn failed(exporter: &Exporter, what: &str, collectors: &[&str], reason: &str) -> String {
+fn failed(
+    exporter: &Exporter,
+    what: &str,
+    collectors: &[&str],
+    reason: &str,
+    since: Instant,
+) -> String {
     let m = exporter.wait_for(what, Duration::from_secs(40), |m| {
         collectors
             .iter()
             .all(|c| up(m, c) == Some(0.0) && errors(m, c, reason) >= 1.0)
     });
+    note(&format!("{what}: detected after"), since);
     for c in collectors {
         for other in REASONS.iter().filter(|r| **r != reason) {
             assert_eq!(errors(&m, c, other), 0.0, "{what}: {c} counted {other}");
@@ -279,6 +309,10 @@ fn scrape_is_quick(exporter: &Exporter) {
     let started = Instant::now();
     exporter.metrics();
     let took = started.elapsed();
+    eprintln!(
+        "scrape during the fault: {:.1} ms",
+        took.as_secs_f64() * 1000.0
+    );
     assert!(took < Duration::from_secs(2), "scrape took {took:?}");
 }
 
@@ -306,8 +340,9 @@ fn slurmctld_killed_then_restarted() {
 
     let mut lab = LabGuard::new(&conf);
     lab.kill_ctld();
+    let fault = Instant::now();
     let data = ["nodes", "partitions", "jobs", "scheduler"];
-    let m = failed(&cli, "cli: slurmctld dead", &data, "connection");
+    let m = failed(&cli, "cli: slurmctld dead", &data, "connection", fault);
     assert_stale(&m, &g_cli, "cli");
     assert_eq!(up(&m, "controller"), Some(1.0), "ping answered DOWN");
     assert_eq!(value(&m, "slurm_controller_reachable", &[]), Some(0.0));
@@ -320,7 +355,13 @@ fn slurmctld_killed_then_restarted() {
         Some(1.0),
         "identity kept"
     );
-    let m = failed(&rest, "rest: slurmctld dead", &COLLECTORS, "connection");
+    let m = failed(
+        &rest,
+        "rest: slurmctld dead",
+        &COLLECTORS,
+        "connection",
+        fault,
+    );
     assert_stale(&m, &g_rest, "rest");
     scrape_is_quick(&cli);
     scrape_is_quick(&rest);
@@ -331,9 +372,12 @@ fn slurmctld_killed_then_restarted() {
     assert!(cli.logs().contains("Unable to contact slurm controller"));
     assert!(rest.logs().contains("answered 500"), "{}", rest.logs());
 
+    let healed = Instant::now();
     lab.up().unwrap_or_else(|e| panic!("restart: {e}"));
+    note("slurmctld restarted by the script in", healed);
     for (exporter, what) in [(&cli, "cli"), (&rest, "rest")] {
         let m = exporter.wait_for(what, Duration::from_secs(40), all_up);
+        note(&format!("{what}: recovered after"), healed);
         assert_eq!(value(&m, "slurm_controller_reachable", &[]), Some(1.0));
         assert_eq!(exporter.get("/ready").0, 200, "{what}");
         assert!(!exporter.logs().contains("panicked"));
@@ -396,15 +440,16 @@ fn slurmctld_hung_then_resumed() {
 
     let mut lab = LabGuard::new(&conf);
     lab.stop_ctld();
+    let fault = Instant::now();
     let data = ["nodes", "partitions", "jobs", "scheduler"];
-    let m = failed(&cli, "cli: slurmctld hung", &data, "timeout");
+    let m = failed(&cli, "cli: slurmctld hung", &data, "timeout", fault);
     assert_stale(&m, &g_cli, "cli");
     // scontrol ping gets 3/4 of the timeout; no answer → the controller is down.
     let m = cli.wait_for("controller unreachable", Duration::from_secs(10), |m| {
         value(m, "slurm_controller_reachable", &[]) == Some(0.0)
     });
     assert_eq!(up(&m, "controller"), Some(1.0));
-    let m = failed(&rest, "rest: slurmctld hung", &COLLECTORS, "timeout");
+    let m = failed(&rest, "rest: slurmctld hung", &COLLECTORS, "timeout", fault);
     assert_stale(&m, &g_rest, "rest");
     assert_not_ready(&cli, &data, Duration::from_secs(10));
     assert_not_ready(&rest, &COLLECTORS, Duration::from_secs(10));
@@ -424,8 +469,10 @@ fn slurmctld_hung_then_resumed() {
     assert_logs(&rest, "jobs", "timeout");
 
     lab.cont_ctld();
+    let healed = Instant::now();
     for (exporter, what) in [(&cli, "cli"), (&rest, "rest")] {
         let m = exporter.wait_for(what, Duration::from_secs(40), all_up);
+        note(&format!("{what}: recovered after"), healed);
         assert_eq!(value(&m, "slurm_controller_reachable", &[]), Some(1.0));
         assert_eq!(exporter.get("/ready").0, 200, "{what}");
         assert!(!exporter.logs().contains("panicked"));
@@ -465,7 +512,8 @@ fn slurmrestd_stopped_then_started() {
     let g = good(&rest, "rest up");
     let lab = LabGuard::new(&conf);
     lab.stop("slurmrestd");
-    let m = failed(&rest, "slurmrestd down", &COLLECTORS, "connection");
+    let fault = Instant::now();
+    let m = failed(&rest, "slurmrestd down", &COLLECTORS, "connection", fault);
     assert_stale(&m, &g, "rest");
     scrape_is_quick(&rest);
     assert_not_ready(&rest, &COLLECTORS, Duration::from_secs(10));
@@ -475,8 +523,10 @@ fn slurmrestd_stopped_then_started() {
         "{}",
         rest.logs()
     );
+    let healed = Instant::now();
     lab.up().unwrap_or_else(|e| panic!("restart: {e}"));
     rest.wait_for("recovery", Duration::from_secs(30), all_up);
+    note("rest: recovered after", healed);
     assert_eq!(rest.get("/ready").0, 200);
     assert!(!rest.logs().contains("panicked"));
 }
@@ -507,17 +557,32 @@ fn jwt_expires_then_is_replaced() {
         minted.elapsed() < Duration::from_secs(5),
         "too slow to test expiry"
     );
-    let m = failed(&rest, "token expired", &COLLECTORS, "auth");
+    let exp = token_exp(&jwt);
+    let m = rest.metrics();
+    assert_eq!(
+        value(&m, "slurm_exporter_jwt_expiry_timestamp_seconds", &[]),
+        Some(exp as f64)
+    );
+    let fault = minted + Duration::from_secs(5);
+    let m = failed(&rest, "token expired", &COLLECTORS, "auth", fault);
     assert_stale(&m, &g, "rest");
+    assert!(value(&m, "slurm_exporter_slurm_auth_failures_total", &[]).unwrap_or(0.0) >= 5.0);
     assert_not_ready(&rest, &COLLECTORS, Duration::from_secs(10));
     assert_logs(&rest, "jobs", "auth");
     assert!(rest.logs().contains("expired"), "{}", rest.logs());
     mint_token(&conf, &jwt, "3600");
-    rest.wait_for(
+    let healed = Instant::now();
+    let m = rest.wait_for(
         "recovery with the new token",
         Duration::from_secs(10),
         all_up,
     );
+    note("rest: recovered with the new token after", healed);
+    assert_eq!(
+        value(&m, "slurm_exporter_jwt_expiry_timestamp_seconds", &[]),
+        Some(token_exp(&jwt) as f64)
+    );
+    assert!(token_exp(&jwt) > exp + 3000);
     assert_eq!(rest.get("/ready").0, 200);
     let pid = rest.child.id();
     assert!(Path::new(&format!("/proc/{pid}")).exists(), "no restart");
