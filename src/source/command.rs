@@ -64,6 +64,19 @@ impl CommandSpec {
     }
 }
 
+/// Kills the command's process group when the run is abandoned before the command
+/// was reaped: the caller's own timeout (the engine's) dropped the future first.
+/// Until it is reaped the leader's PID cannot be reused, so the group is ours.
+struct GroupKiller(Option<i32>);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
 /// Runs `spec` and parses stdout with `parse`.
 pub async fn run<T, F>(spec: &CommandSpec, parse: F) -> Result<T, SourceError>
 where
@@ -83,6 +96,7 @@ where
         .spawn()
         .map_err(|e| SourceError::Command(format!("cannot run {}: {e}", spec.program.display())))?;
     let pid = child.id();
+    let mut group = GroupKiller(pid.and_then(|p| i32::try_from(p).ok()));
     let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(SourceError::Command("child pipes missing".into()));
     };
@@ -115,6 +129,7 @@ where
     };
     match tokio::time::timeout(spec.timeout, work).await {
         Ok((parsed, stderr_text, status)) => {
+            group.0 = None; // reaped
             let status =
                 status.map_err(|e| SourceError::Command(format!("{}: {e}", spec.display())))?;
             let parsed =
@@ -146,6 +161,7 @@ where
                 let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
             }
             let _ = child.wait().await;
+            group.0 = None;
             Err(SourceError::Timeout(spec.timeout))
         }
     }
@@ -185,6 +201,20 @@ mod tests {
         let (reason, text) = text.unwrap_or_default();
         assert_eq!(reason, "command");
         assert!(text.contains("code 3") && text.contains("boom"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_run_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let marker = dir.path().join("child-alive");
+        let script = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        // The caller gives up (as the engine's timeout does) long before the command's own.
+        let spec = sh(&script, 30_000);
+        let abandoned =
+            tokio::time::timeout(Duration::from_millis(300), run(&spec, read_all)).await;
+        assert!(abandoned.is_err());
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(!marker.exists(), "grandchild survived the abandoned run");
     }
 
     #[tokio::test]
