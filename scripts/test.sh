@@ -31,5 +31,7 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 step "cargo test"
-SLURM_EXPORTER_REQUIRE_CLUSTER=1 SLURM_EXPORTER_REQUIRE_PROMTOOL=1 cargo test --all-targets
+# FAULT_TESTS: tests/cluster_faults.rs may stop and restart daemons of this lab.
+SLURM_EXPORTER_REQUIRE_CLUSTER=1 SLURM_EXPORTER_REQUIRE_PROMTOOL=1 SLURM_EXPORTER_FAULT_TESTS=1 \
+    cargo test --all-targets
 step "all tests passed"

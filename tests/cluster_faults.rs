@@ -4,12 +4,13 @@
 //! `slurm_exporter_collection_errors_total{reason}`, `/ready`, one warning per failed
 //! query), answers scrapes at once, recovers by itself and never panics.
 //!
-//! These tests stop daemons of the lab they find (`SLURM_CONF`, else `<repo>/.lab`; the
-//! cluster script is run with the same environment, so set `SLURM_LAB_DIR` and the
-//! `SLURM_LAB_*_PORT` variables as for `up` when using a second lab). They run one at a
-//! time, and a guard restarts whatever was stopped (`up` keeps slurmctld's saved jobs),
-//! also when a test fails. Skipped when no cluster is up, unless
-//! `SLURM_EXPORTER_REQUIRE_CLUSTER=1`.
+//! These tests stop daemons of the lab they find (`SLURM_CONF`, else `<repo>/.lab`), so
+//! they run only with `SLURM_EXPORTER_FAULT_TESTS=1` (set by scripts/test.sh, which brings
+//! up this checkout's own lab): a lab other developers share is left alone unless asked.
+//! The cluster script runs with the same environment, so set `SLURM_LAB_DIR` and the
+//! `SLURM_LAB_*_PORT` variables as for `up` when using a second lab. The tests run one at a time, and a guard restarts whatever was
+//! stopped (`up` keeps slurmctld's saved jobs), also when a test fails. Skipped when no
+//! cluster is up, unless `SLURM_EXPORTER_REQUIRE_CLUSTER=1`.
 
 mod common;
 
@@ -32,8 +33,15 @@ fn slurm_conf() -> Option<String> {
         let p = common::repo().join(".lab/etc/slurm.conf");
         p.exists().then(|| p.display().to_string())
     });
-    if conf.as_deref().is_some_and(ctld_up) {
-        return conf;
+    if let Some(conf) = conf.filter(|c| ctld_up(c)) {
+        if std::env::var("SLURM_EXPORTER_FAULT_TESTS").as_deref() == Ok("1") {
+            return Some(conf);
+        }
+        eprintln!(
+            "skipped: these tests stop and restart daemons of the lab of {conf}; \
+             set SLURM_EXPORTER_FAULT_TESTS=1 to allow it (scripts/test.sh does)"
+        );
+        return None;
     }
     assert!(
         std::env::var("SLURM_EXPORTER_REQUIRE_CLUSTER").as_deref() != Ok("1"),
@@ -43,6 +51,15 @@ fn slurm_conf() -> Option<String> {
         "skipped: no local Slurm cluster is up (scripts/slurm-dev-cluster.sh up && workload)"
     );
     None
+}
+
+/// The lab directory of `conf` (`<lab>/etc/slurm.conf`).
+fn lab_dir(conf: &str) -> PathBuf {
+    Path::new(conf)
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn ctld_up(conf: &str) -> bool {
@@ -55,11 +72,7 @@ fn ctld_up(conf: &str) -> bool {
 
 /// `scripts/slurm-dev-cluster.sh ARGS` for the lab of `conf`.
 fn lab_script(conf: &str, args: &[&str]) -> Result<String, String> {
-    let lab = Path::new(conf)
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let lab = lab_dir(conf);
     let out = Command::new("bash")
         .arg(common::repo().join("scripts/slurm-dev-cluster.sh"))
         .args(args)
