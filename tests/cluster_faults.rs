@@ -24,6 +24,7 @@ use common::{value, Exporter};
 /// Serializes the tests of this binary: each one stops a daemon.
 static LAB: Mutex<()> = Mutex::new(());
 
+/// Collectors every default exporter has; others found in `/metrics` are checked too.
 const COLLECTORS: [&str; 5] = ["nodes", "partitions", "jobs", "scheduler", "controller"];
 const REASONS: [&str; 5] = ["timeout", "connection", "auth", "parse", "command"];
 
@@ -170,8 +171,39 @@ fn up(m: &str, collector: &str) -> Option<f64> {
     )
 }
 
+/// Every collector the exporter reports (`slurm_exporter_collector_up{collector=...}`).
+fn collectors(m: &str) -> Vec<String> {
+    let found: Vec<String> = m
+        .lines()
+        .filter_map(|l| l.strip_prefix("slurm_exporter_collector_up{"))
+        .filter_map(|l| l.split("collector=\"").nth(1))
+        .filter_map(|l| l.split('"').next())
+        .map(str::to_string)
+        .collect();
+    // Before the first collection there are none: report none until all defaults are.
+    if COLLECTORS.iter().all(|c| found.iter().any(|f| f == c)) {
+        found
+    } else {
+        Vec::new()
+    }
+}
+
+/// Every collector except `except`.
+fn all_but(m: &str, except: &[&str]) -> Vec<String> {
+    collectors(m)
+        .into_iter()
+        .filter(|c| !except.contains(&c.as_str()))
+        .collect()
+}
+
 fn all_up(m: &str) -> bool {
-    COLLECTORS.iter().all(|c| up(m, c) == Some(1.0))
+    let all = collectors(m);
+    !all.is_empty() && all.iter().all(|c| up(m, c) == Some(1.0))
+}
+
+/// Recovered: every collector up and the controller answering.
+fn recovered(m: &str) -> bool {
+    all_up(m) && value(m, "slurm_controller_reachable", &[]) == Some(1.0)
 }
 
 /// Starts the exporter on the lab with `source` ("cli" or "rest").
@@ -257,30 +289,35 @@ fn note(what: &str, since: Instant) {
     eprintln!("{what}: {:.1} s", since.elapsed().as_secs_f64());
 }
 
-/// `collectors` are down with errors counted under `reason` only.
+/// Every collector but `except` is down with errors counted under `reason` only.
+/// Returns the metrics and the collectors checked.
 fn failed(
     exporter: &Exporter,
     what: &str,
-    collectors: &[&str],
+    except: &[&str],
     reason: &str,
     since: Instant,
-) -> String {
+) -> (String, Vec<String>) {
     let m = exporter.wait_for(what, Duration::from_secs(40), |m| {
-        collectors
-            .iter()
-            .all(|c| up(m, c) == Some(0.0) && errors(m, c, reason) >= 1.0)
+        let all = all_but(m, except);
+        !all.is_empty()
+            && all
+                .iter()
+                .all(|c| up(m, c) == Some(0.0) && errors(m, c, reason) >= 1.0)
     });
+    let collectors = all_but(&m, except);
+    assert!(collectors.len() >= COLLECTORS.len() - except.len());
     note(&format!("{what}: detected after"), since);
-    for c in collectors {
+    for c in &collectors {
         for other in REASONS.iter().filter(|r| **r != reason) {
             assert_eq!(errors(&m, c, other), 0.0, "{what}: {c} counted {other}");
         }
     }
-    m
+    (m, collectors)
 }
 
 /// `/ready` answers 503 naming each of `collectors` (retrying until it does).
-fn assert_not_ready(exporter: &Exporter, collectors: &[&str], within: Duration) {
+fn assert_not_ready(exporter: &Exporter, collectors: &[String], within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let (code, body) = exporter.get("/ready");
@@ -354,8 +391,13 @@ fn slurmctld_killed_then_restarted() {
     let mut lab = LabGuard::new(&conf);
     lab.kill_ctld();
     let fault = Instant::now();
-    let data = ["nodes", "partitions", "jobs", "scheduler"];
-    let m = failed(&cli, "cli: slurmctld dead", &data, "connection", fault);
+    let (m, data) = failed(
+        &cli,
+        "cli: slurmctld dead",
+        &["controller"],
+        "connection",
+        fault,
+    );
     assert_stale(&m, &g_cli, "cli");
     assert_eq!(up(&m, "controller"), Some(1.0), "ping answered DOWN");
     assert_eq!(value(&m, "slurm_controller_reachable", &[]), Some(0.0));
@@ -368,18 +410,12 @@ fn slurmctld_killed_then_restarted() {
         Some(1.0),
         "identity kept"
     );
-    let m = failed(
-        &rest,
-        "rest: slurmctld dead",
-        &COLLECTORS,
-        "connection",
-        fault,
-    );
+    let (m, all) = failed(&rest, "rest: slurmctld dead", &[], "connection", fault);
     assert_stale(&m, &g_rest, "rest");
     scrape_is_quick(&cli);
     scrape_is_quick(&rest);
     assert_not_ready(&cli, &data, Duration::from_secs(20));
-    assert_not_ready(&rest, &COLLECTORS, Duration::from_secs(20));
+    assert_not_ready(&rest, &all, Duration::from_secs(20));
     assert_logs(&cli, "jobs", "connection");
     assert_logs(&rest, "jobs", "connection");
     assert!(cli.logs().contains("Unable to contact slurm controller"));
@@ -389,7 +425,7 @@ fn slurmctld_killed_then_restarted() {
     lab.up().unwrap_or_else(|e| panic!("restart: {e}"));
     note("slurmctld restarted by the script in", healed);
     for (exporter, what) in [(&cli, "cli"), (&rest, "rest")] {
-        let m = exporter.wait_for(what, Duration::from_secs(40), all_up);
+        let m = exporter.wait_for(what, Duration::from_secs(40), recovered);
         note(&format!("{what}: recovered after"), healed);
         assert_eq!(value(&m, "slurm_controller_reachable", &[]), Some(1.0));
         assert_eq!(exporter.get("/ready").0, 200, "{what}");
@@ -454,18 +490,23 @@ fn slurmctld_hung_then_resumed() {
     let mut lab = LabGuard::new(&conf);
     lab.stop_ctld();
     let fault = Instant::now();
-    let data = ["nodes", "partitions", "jobs", "scheduler"];
-    let m = failed(&cli, "cli: slurmctld hung", &data, "timeout", fault);
+    let (m, data) = failed(
+        &cli,
+        "cli: slurmctld hung",
+        &["controller"],
+        "timeout",
+        fault,
+    );
     assert_stale(&m, &g_cli, "cli");
     // scontrol ping gets 3/4 of the timeout; no answer → the controller is down.
     let m = cli.wait_for("controller unreachable", Duration::from_secs(10), |m| {
         value(m, "slurm_controller_reachable", &[]) == Some(0.0)
     });
     assert_eq!(up(&m, "controller"), Some(1.0));
-    let m = failed(&rest, "rest: slurmctld hung", &COLLECTORS, "timeout", fault);
+    let (m, all) = failed(&rest, "rest: slurmctld hung", &[], "timeout", fault);
     assert_stale(&m, &g_rest, "rest");
     assert_not_ready(&cli, &data, Duration::from_secs(10));
-    assert_not_ready(&rest, &COLLECTORS, Duration::from_secs(10));
+    assert_not_ready(&rest, &all, Duration::from_secs(10));
     // Every hung command is killed at the timeout: never more children than one
     // collection runs (8 commands: squeue, sdiag, scontrol node, partition, ping,
     // config, license, reservation), none left to init.
@@ -484,7 +525,7 @@ fn slurmctld_hung_then_resumed() {
     lab.cont_ctld();
     let healed = Instant::now();
     for (exporter, what) in [(&cli, "cli"), (&rest, "rest")] {
-        let m = exporter.wait_for(what, Duration::from_secs(40), all_up);
+        let m = exporter.wait_for(what, Duration::from_secs(40), recovered);
         note(&format!("{what}: recovered after"), healed);
         assert_eq!(value(&m, "slurm_controller_reachable", &[]), Some(1.0));
         assert_eq!(exporter.get("/ready").0, 200, "{what}");
@@ -526,10 +567,10 @@ fn slurmrestd_stopped_then_started() {
     let lab = LabGuard::new(&conf);
     lab.stop("slurmrestd");
     let fault = Instant::now();
-    let m = failed(&rest, "slurmrestd down", &COLLECTORS, "connection", fault);
+    let (m, all) = failed(&rest, "slurmrestd down", &[], "connection", fault);
     assert_stale(&m, &g, "rest");
     scrape_is_quick(&rest);
-    assert_not_ready(&rest, &COLLECTORS, Duration::from_secs(10));
+    assert_not_ready(&rest, &all, Duration::from_secs(10));
     assert_logs(&rest, "nodes", "connection");
     assert!(
         rest.logs().contains("Connection refused"),
@@ -538,7 +579,7 @@ fn slurmrestd_stopped_then_started() {
     );
     let healed = Instant::now();
     lab.up().unwrap_or_else(|e| panic!("restart: {e}"));
-    rest.wait_for("recovery", Duration::from_secs(30), all_up);
+    rest.wait_for("recovery", Duration::from_secs(30), recovered);
     note("rest: recovered after", healed);
     assert_eq!(rest.get("/ready").0, 200);
     assert!(!rest.logs().contains("panicked"));
@@ -577,10 +618,10 @@ fn jwt_expires_then_is_replaced() {
         Some(exp as f64)
     );
     let fault = minted + Duration::from_secs(5);
-    let m = failed(&rest, "token expired", &COLLECTORS, "auth", fault);
+    let (m, all) = failed(&rest, "token expired", &[], "auth", fault);
     assert_stale(&m, &g, "rest");
     assert!(value(&m, "slurm_exporter_slurm_auth_failures_total", &[]).unwrap_or(0.0) >= 5.0);
-    assert_not_ready(&rest, &COLLECTORS, Duration::from_secs(10));
+    assert_not_ready(&rest, &all, Duration::from_secs(10));
     assert_logs(&rest, "jobs", "auth");
     assert!(rest.logs().contains("expired"), "{}", rest.logs());
     mint_token(&conf, &jwt, "3600");
@@ -588,7 +629,7 @@ fn jwt_expires_then_is_replaced() {
     let m = rest.wait_for(
         "recovery with the new token",
         Duration::from_secs(10),
-        all_up,
+        recovered,
     );
     note("rest: recovered with the new token after", healed);
     assert_eq!(
