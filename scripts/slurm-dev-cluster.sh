@@ -783,7 +783,9 @@ cmd_workload() {
     # pending (nothing free on n1, n2 drained).
     log "submitting running jobs"
     sb -p debug -J sleep-debug --mem=1000 --wrap 'sleep 600' >/dev/null
-    sb -p batch -J sleep-license -L lab_lic:2 $(gres_on && echo --gres=gpu:fake:1) --wrap 'sleep 600' >/dev/null
+    local gpu=()
+    if gres_on; then gpu=(--gres=gpu:fake:1); fi
+    sb -p batch -J sleep-license -L lab_lic:2 "${gpu[@]}" --wrap 'sleep 600' >/dev/null
     sb_as "$LAB_USER" -p batch -J labuser-sleep --wrap 'sleep 600' >/dev/null
     sb -p batch -J array-limited --array=1-20%2 --wrap 'sleep 600' >/dev/null
     sb -p debug -J array-c2 --array=1-4 -c 2 --wrap 'sleep 600' >/dev/null
