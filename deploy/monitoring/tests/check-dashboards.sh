@@ -5,13 +5,40 @@
 #           Prometheus scrapes them every second (with the bundle's rules loaded when
 #           deploy/monitoring/prometheus-rules.yaml exists), and every panel query must
 #           return data, except the few listed in check_dashboards.py (NO_DATA_OK).
-# Needs: promtool and prometheus (Debian package prometheus), python3 with PyYAML, cargo,
-# and the local cluster up (scripts/slurm-dev-cluster.sh up). About 40 s.
+#   schema: each file is type-checked against Grafana's own dashboard schema (npm
+#           @grafana/schema + tsc; see grafana-schema/dashtype.ts).
+# Needs: promtool and prometheus (Debian package prometheus), python3 with PyYAML, npm (the
+# first run installs grafana-schema/package.json into ~/.cache/slurm-exporter-checks), cargo,
+# and the local cluster up (scripts/slurm-dev-cluster.sh up). About 30 s.
 # --static-only skips the live part.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 here=deploy/monitoring/tests
 dashboards=(deploy/monitoring/grafana-dashboards.json deploy/monitoring/grafana-dashboard-cluster.json)
+
+# Grafana's schema, through TypeScript: every dashboard as a typed object literal.
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/slurm-exporter-checks/grafana-schema
+mkdir -p "$cache"
+cp "$here/grafana-schema/package.json" "$here/grafana-schema/dashtype.ts" "$cache/"
+if ! (cd "$cache" && npm ls --silent >/dev/null 2>&1); then
+    (cd "$cache" && npm install --silent --no-audit --no-fund >/dev/null)
+fi
+{
+    echo 'import type { CheckedDashboard } from "./dashtype.js";'
+    i=0
+    for d in "${dashboards[@]}"; do
+        printf '// %s\nexport const d%d: CheckedDashboard = ' "$d" "$i"
+        cat "$d"
+        echo ';'
+        i=$((i + 1))
+    done
+} >"$cache/dashboards.ts"
+if ! (cd "$cache" && node node_modules/typescript/bin/tsc --noEmit --strict --module nodenext \
+        --moduleResolution nodenext --skipLibCheck dashboards.ts); then
+    echo "ERROR the dashboards do not fit Grafana's schema (@grafana/schema); lines refer to $cache/dashboards.ts" >&2
+    exit 1
+fi
+echo "dashboards: fit Grafana's dashboard schema (@grafana/schema $(cd "$cache" && node -p 'require("@grafana/schema/package.json").version'))"
 
 if [[ ${1:-} == --static-only ]]; then
     exec python3 "$here/check_dashboards.py" "${dashboards[@]}"
@@ -53,11 +80,14 @@ pids+=($!)
 
 rule_files=""
 if [[ -f deploy/monitoring/prometheus-rules.yaml ]]; then
-    # The PrometheusRule's spec is a plain Prometheus rule file.
+    # The PrometheusRule's spec is a plain Prometheus rule file. Groups evaluate every
+    # second here (their own interval, e.g. 30s, would delay the first recorded sample).
     python3 -c '
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "PrometheusRule"]
 groups = [g for d in docs for g in d["spec"]["groups"]]
+for g in groups:
+    g["interval"] = "1s"
 yaml.safe_dump({"groups": groups}, open(sys.argv[2], "w"), sort_keys=False)
 ' deploy/monitoring/prometheus-rules.yaml "$tmp/rules.yaml"
     rule_files="rule_files: [\"$tmp/rules.yaml\"]"

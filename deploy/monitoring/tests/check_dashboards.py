@@ -47,7 +47,11 @@ NO_DATA_OK = {
 # Series that carry no cluster label (the exporter's own, process and Prometheus' scrape
 # series): their queries are scoped to a cluster through $instance, whose values come from
 # slurm_info{cluster=~"$cluster"}. Every other series must be filtered by $cluster too.
-NO_CLUSTER_LABEL = re.compile(r"^(slurm_exporter_|process_|up$|scrape_|ALERTS$)")
+NO_CLUSTER_LABEL = re.compile(r"^(slurm_exporter_|process_|up$|scrape_|ALERTS$|instance:slurm_exporter_|job:|slurm_exporter:)")
+# Service-level SLO recording rules of prometheus-rules.yaml (per job: at least one exporter
+# answered). They are what the SLA alerts evaluate, have neither instance nor cluster
+# label, and a query made only of them is exempt from the $instance/$cluster filters.
+JOB_LEVEL = re.compile(r"^(job:|slurm_exporter:)")
 
 
 def fail(errors, msg):
@@ -130,7 +134,7 @@ def check_static(paths):
                 if ds.get("uid") != "${datasource}":
                     fail(errors, f"{where}: variable {v['name']}: datasource uid must be ${{datasource}}")
                 q = v.get("query")
-                q = q.get("query") if isinstance(q, dict) else q
+                q = (q.get("query") if isinstance(q, dict) else q) or ""
                 for u in used_vars(q) - dvars - BUILTIN_VARS:
                     fail(errors, f"{where}: variable {v['name']} uses undefined ${u}")
                 m = re.fullmatch(r"label_values\((.*),\s*([a-z_]+)\)", q or "")
@@ -188,9 +192,11 @@ def check_static(paths):
                     continue
                 for u in used_vars(expr) - dvars - BUILTIN_VARS:
                     fail(errors, f"{pw} {ref}: uses undefined ${u}")
-                if "$instance" not in expr:
+                sels = selectors(expr)
+                job_level = bool(sels) and all(JOB_LEVEL.match(n) for n, _ in sels)
+                if "$instance" not in expr and not job_level:
                     fail(errors, f"{pw} {ref}: does not filter on $instance")
-                for name, matchers in selectors(expr):
+                for name, matchers in sels:
                     if not NO_CLUSTER_LABEL.match(name) and "$cluster" not in matchers:
                         fail(errors, f"{pw} {ref}: selector {name} is not filtered by $cluster")
                 exprs.append((f"{uid} '{title}' {ref}", uid, title, ref, expr, "panel", None))
