@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the Grafana dashboards (deploy/monitoring/grafana-dashboard*.json) without Grafana:
 #   static: JSON, schema sanity, variables, grid, every PromQL query parses (promtool);
-#   live:   two exporters (CLI and REST source) run against the local Slurm cluster, a real
+#   live:   two exporters (CLI and REST source, both serving TLS with a throwaway
+#           certificate) run against the local Slurm cluster, a real
 #           Prometheus scrapes them every second (with the bundle's rules loaded when
 #           deploy/monitoring/prometheus-rules.yaml exists), and every panel query must
 #           return data, except the few listed in check_dashboards.py (NO_DATA_OK).
@@ -70,10 +71,14 @@ print(*[s.getsockname()[1] for s in socks])')
 
 (umask 077; scontrol token username=root lifespan=3600 | sed -n 's/^SLURM_JWT=//p' | tr -d '\n' >"$tmp/jwt")
 [[ -s $tmp/jwt ]] || { echo "scontrol token failed" >&2; exit 1; }
-"$exporter" --web.listen-address="127.0.0.1:$p_cli" --collection.interval=3s --collection.timeout=3s \
-    --log.level=warn >"$tmp/exporter-cli.log" 2>&1 &
+# Both serve TLS (a throwaway self-signed certificate), so the TLS panels have data too.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+printf 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n' >"$tmp/web.yml"
+"$exporter" --web.listen-address="127.0.0.1:$p_cli" --web.config.file="$tmp/web.yml" \
+    --collection.interval=3s --collection.timeout=3s --log.level=warn >"$tmp/exporter-cli.log" 2>&1 &
 pids+=($!)
-"$exporter" --web.listen-address="127.0.0.1:$p_rest" --slurm.source=rest \
+"$exporter" --web.listen-address="127.0.0.1:$p_rest" --web.config.file="$tmp/web.yml" --slurm.source=rest \
     --slurm.rest-url="$SLURM_LAB_REST_URL" --slurm.jwt-file="$tmp/jwt" \
     --collection.interval=3s --collection.timeout=3s --log.level=warn >"$tmp/exporter-rest.log" 2>&1 &
 pids+=($!)
@@ -99,6 +104,9 @@ global:
 $rule_files
 scrape_configs:
   - job_name: slurm-exporter
+    scheme: https
+    tls_config:
+      insecure_skip_verify: true
     static_configs:
       - targets: ["127.0.0.1:$p_cli", "127.0.0.1:$p_rest"]
 EOF
