@@ -10,7 +10,10 @@
 #   4. `systemd-analyze security --offline` rates the unit's exposure at most 2.0 ("OK"; --threshold is on its 0-100 scale);
 #   5. the unit's ExecReload (SIGHUP) reloads the example config and does not stop the
 #      process (a lesson from an earlier exporter), checked on the binary against the local
-#      Slurm cluster.
+#      Slurm cluster;
+#   6. the sandbox fits what the exporter and the Slurm commands it runs really do: the same
+#      run under `strace -f`, compared with SystemCallFilter=, RestrictAddressFamilies= and
+#      ProtectSystem=strict (check_sandbox.py). The unit itself cannot run here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 unit=deploy/systemd/slurm-exporter.service
@@ -70,10 +73,16 @@ echo "ok    systemd-analyze security: $(grep -o 'exposure level.*' <<<"$out")"
 scontrol ping >/dev/null 2>&1 || { echo "local Slurm cluster is not up: scripts/slurm-dev-cluster.sh up" >&2; exit 1; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cp "$config" "$tmp/config.yaml"
-"$bin" --config.file="$tmp/config.yaml" --web.listen-address="127.0.0.1:$port" --log.level=warn >"$tmp/log" 2>&1 &
-pid=$!
+command -v strace >/dev/null || { echo "strace missing: apt-get install strace" >&2; exit 1; }
+# Collect every 2 s so that every collector runs a few times during the check.
+strace -f -qq -o "$tmp/strace" "$bin" --config.file="$tmp/config.yaml" --web.listen-address="127.0.0.1:$port" \
+    --collection.interval=2s --collection.timeout=2s --log.level=warn >"$tmp/log" 2>&1 &
+strace_pid=$!
+for _ in $(seq 50); do pid=$(ps --ppid "$strace_pid" -o pid= | tr -d ' '); [[ -n $pid ]] && break; sleep 0.1; done
+[[ -n $pid ]] || { echo "ERROR the exporter did not start under strace" >&2; exit 1; }
 metric() { curl -fsS "127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
-for _ in $(seq 50); do curl -fsS "127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.2; done
+for _ in $(seq 100); do curl -fsS "127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -fsS "127.0.0.1:$port/ready" >/dev/null || { cat "$tmp/log" >&2; echo "ERROR the exporter never got ready" >&2; exit 1; }
 before=$(metric slurm_exporter_config_last_reload_success_timestamp_seconds)
 sleep 1.1
 kill -HUP "$pid"    # what ExecReload does
@@ -86,3 +95,6 @@ kill -0 "$pid" 2>/dev/null || { cat "$tmp/log" >&2; echo "ERROR SIGHUP stopped t
 [[ $(metric slurm_exporter_config_last_reload_successful) == 1 && $after != "$before" ]] \
     || { cat "$tmp/log" >&2; echo "ERROR SIGHUP did not reload the example config (timestamp $before -> $after)" >&2; exit 1; }
 echo "ok    SIGHUP (ExecReload) reloads the example config; the process keeps running"
+sleep 2.5           # one more collection after the reload
+kill "$pid"; wait "$strace_pid" 2>/dev/null || true; pid=
+python3 deploy/systemd/tests/check_sandbox.py "$unit" "$tmp/strace"
