@@ -25,6 +25,7 @@ fi
 
 step "compat recording rules"
 scripts/check-compat-rules.sh
+step "monitoring bundle (rules, Alertmanager, metric names, dashboards, Kubernetes, systemd)" && scripts/check-monitoring.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
