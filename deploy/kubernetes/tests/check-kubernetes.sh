@@ -30,8 +30,13 @@ kubectl kustomize deploy/kubernetes >"$tmp/build.yaml"
 echo "ok    kubectl kustomize deploy/kubernetes: $(grep -c '^kind:' "$tmp/build.yaml") objects"
 
 # 2. Kubernetes schemas
+# Installed into the cache with --target: works with Debian's externally managed python too.
 if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
-    pip3 install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 >/dev/null
+    export PYTHONPATH="$cache/pylib${PYTHONPATH:+:$PYTHONPATH}"
+    if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
+        python3 -m pip install --quiet --disable-pip-version-check --target "$cache/pylib" \
+            kubernetes-validate==1.37.0 2>&1 | grep -v "Running pip as the 'root' user" || true
+    fi
 fi
 for v in "${k8s_versions[@]}"; do
     out=$(python3 -m kubernetes_validate --strict --quiet -k "$v" "$tmp/build.yaml" 2>&1 || true)
