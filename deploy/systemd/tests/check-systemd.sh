@@ -22,8 +22,12 @@ command -v systemd-analyze >/dev/null || { echo "systemd-analyze missing: apt-ge
 cargo build --quiet --bin slurm-exporter
 bin=$(realpath "${CARGO_TARGET_DIR:-target}/debug/slurm-exporter")
 tmp=$(mktemp -d)
-pid=
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
+pid= strace_pid=
+cleanup() {
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null
+    [[ -n $strace_pid ]] && { kill "$strace_pid" 2>/dev/null; wait "$strace_pid" 2>/dev/null; }
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 # 1.
@@ -75,10 +79,13 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 cp "$config" "$tmp/config.yaml"
 command -v strace >/dev/null || { echo "strace missing: apt-get install strace" >&2; exit 1; }
 # Collect every 2 s so that every collector runs a few times during the check.
-strace -f -qq -o "$tmp/strace" "$bin" --config.file="$tmp/config.yaml" --web.listen-address="127.0.0.1:$port" \
+# sh writes its PID and execs the exporter, which keeps it: that is the PID to signal.
+strace -f -qq -o "$tmp/strace" sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/pid" \
+    "$bin" --config.file="$tmp/config.yaml" --web.listen-address="127.0.0.1:$port" \
     --collection.interval=2s --collection.timeout=2s --log.level=warn >"$tmp/log" 2>&1 &
 strace_pid=$!
-for _ in $(seq 50); do pid=$(ps --ppid "$strace_pid" -o pid= | tr -d ' '); [[ -n $pid ]] && break; sleep 0.1; done
+for _ in $(seq 50); do [[ -s $tmp/pid ]] && break; sleep 0.1; done
+pid=$(cat "$tmp/pid" 2>/dev/null || true)
 [[ -n $pid ]] || { echo "ERROR the exporter did not start under strace" >&2; exit 1; }
 metric() { curl -fsS "127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 for _ in $(seq 100); do curl -fsS "127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -96,5 +103,5 @@ kill -0 "$pid" 2>/dev/null || { cat "$tmp/log" >&2; echo "ERROR SIGHUP stopped t
     || { cat "$tmp/log" >&2; echo "ERROR SIGHUP did not reload the example config (timestamp $before -> $after)" >&2; exit 1; }
 echo "ok    SIGHUP (ExecReload) reloads the example config; the process keeps running"
 sleep 2.5           # one more collection after the reload
-kill "$pid"; wait "$strace_pid" 2>/dev/null || true; pid=
+kill "$pid"; wait "$strace_pid" 2>/dev/null || true; pid= strace_pid=
 python3 deploy/systemd/tests/check_sandbox.py "$unit" "$tmp/strace"
