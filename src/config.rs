@@ -573,11 +573,11 @@ mod tests {
             err.contains("slurm.sorce") || err.contains("sorce"),
             "{err}"
         );
-        let err = config("collectors:\n  gpus: true\n")
+        let err = config("collectors:\n  teleport: true\n")
             .err()
             .unwrap_or_default();
         assert!(
-            err.contains("collectors.gpus") && err.contains("unknown collector"),
+            err.contains("collectors.teleport") && err.contains("unknown collector"),
             "{err}"
         );
         let err = config("slurm:\n  source: soap\n").err().unwrap_or_default();

@@ -310,6 +310,116 @@ fn check_licenses_and_reservations(conf: &str, exporter: &Exporter) {
     );
 }
 
+/// `name:model:count(…)` items of a `Gres=`/`GresUsed=` value → (name, model, count).
+fn gres_items(value: &str) -> Vec<(String, String, f64)> {
+    if value == "(null)" || value.is_empty() {
+        return Vec::new();
+    }
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in value.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&value[start..]);
+    items
+        .into_iter()
+        .map(|item| match item.rfind('(') {
+            Some(p) if item.ends_with(')') && !item[..p].ends_with(':') => &item[..p],
+            _ => item,
+        })
+        .filter_map(|item| {
+            let parts: Vec<&str> = item.split(':').collect();
+            let count = parts.last()?.parse().ok()?;
+            let model = if parts.len() == 3 && parts[1] != "(null)" {
+                parts[1]
+            } else {
+                ""
+            };
+            Some((parts[0].to_string(), model.to_string(), count))
+        })
+        .collect()
+}
+
+/// Per-node GRES as `scontrol -d show node` prints them (the lab has `gpu:fake:2`
+/// on n1 when started by the current script, no GRES otherwise).
+fn expected_gres(conf: &str) -> Vec<Want> {
+    let mut want = Vec::new();
+    for line in run(conf, "scontrol", &["-d", "-o", "show", "node"]).lines() {
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|t| t.strip_prefix(key))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let node = field("NodeName=");
+        let used = gres_items(&field("GresUsed="));
+        for (name, model, total) in gres_items(&field("Gres=")) {
+            let labels = vec![
+                ("node".to_string(), node.clone()),
+                ("gres".to_string(), name.clone()),
+                ("model".to_string(), model.clone()),
+            ];
+            let in_use = used
+                .iter()
+                .find(|(n, m, _)| *n == name && *m == model)
+                .map_or(0.0, |u| u.2);
+            want.push(("slurm_node_gres".into(), labels.clone(), total));
+            want.push(("slurm_node_gres_allocated".into(), labels, in_use));
+        }
+    }
+    want
+}
+
+/// GRES against `scontrol -d show node`; no per-node series where there is none.
+fn check_gres(conf: &str, exporter: &Exporter) {
+    let collections = |m: &str| {
+        value(
+            m,
+            "slurm_exporter_collections_total",
+            &[("collector", "gpus")],
+        )
+        .unwrap_or(0.0)
+    };
+    let mut last = None;
+    for _ in 0..5 {
+        let want = expected_gres(conf);
+        let before = collections(&exporter.metrics());
+        let m = exporter.wait_for(
+            "a collection after scontrol",
+            Duration::from_secs(10),
+            |m| collections(m) >= before + 2.0,
+        );
+        let got: Vec<_> = want
+            .iter()
+            .map(|(s, l, _)| (s.clone(), l.clone(), served(&m, s, l).unwrap_or(-1.0)))
+            .collect();
+        let per_node = m
+            .lines()
+            .filter(|l| l.starts_with("slurm_node_gres{"))
+            .count();
+        let expected_per_node = want
+            .iter()
+            .filter(|(s, _, _)| s == "slurm_node_gres")
+            .count();
+        if got == want && per_node == expected_per_node {
+            return;
+        }
+        last = Some((want, got, per_node));
+    }
+    panic!(
+        "exporter disagrees with scontrol -d show node (GRES): {last:#?}\nlogs:\n{}",
+        exporter.logs()
+    );
+}
+
 fn check_common(conf: &str, exporter: &Exporter) {
     let m = exporter.wait_for("all collectors up", Duration::from_secs(15), |m| {
         [
@@ -320,6 +430,7 @@ fn check_common(conf: &str, exporter: &Exporter) {
             "controller",
             "licenses",
             "reservations",
+            "gpus",
         ]
         .iter()
         .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
@@ -372,6 +483,7 @@ fn check_common(conf: &str, exporter: &Exporter) {
     assert_eq!(Some(submitted), sdiag, "jobs submitted");
     check_against_slurm(conf, exporter);
     check_licenses_and_reservations(conf, exporter);
+    check_gres(conf, exporter);
 }
 
 #[test]

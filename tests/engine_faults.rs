@@ -72,7 +72,7 @@ fn twenty_scrapers_cause_one_fetch_per_query_per_interval() {
         collections,
         "squeue calls vs collections; calls: {calls:?}"
     );
-    assert_eq!(count("scontrol -o show node"), collections);
+    assert_eq!(count("scontrol -d -o show node"), collections);
     assert_eq!(count("scontrol -o show partition"), collections);
     assert_eq!(count("scontrol ping"), collections);
     assert_eq!(count("sdiag"), collections);

@@ -43,6 +43,7 @@ fn cli_exposition_matches_golden() {
             "controller",
             "licenses",
             "reservations",
+            "gpus",
         ]
         .iter()
         .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))

@@ -26,6 +26,10 @@ fn everything() -> SlurmData {
         cpu_load: Some(1.0),
         reason: Some("r".into()),
         reason_changed_at: Some(1),
+        gres: vec![Gres::new("gpu", Some("a100"), 4)],
+        gres_used: Some(vec![Gres::new("gpu", Some("a100"), 1)]),
+        tres_gres: Vec::new(),
+        tres_gres_allocated: None,
     };
     SlurmData {
         nodes: Some(Arc::new(Nodes { nodes: vec![node] })),

@@ -45,7 +45,7 @@ fn bad_then_good_reload_by_sighup() {
     // A bad file: the old configuration keeps running.
     std::fs::write(
         &file,
-        "collection:\n  interval: 1s\ncollectors:\n  gpus: true\n",
+        "collection:\n  interval: 1s\ncollectors:\n  teleport: true\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     sighup(&exporter);
@@ -70,7 +70,7 @@ fn bad_then_good_reload_by_sighup() {
         .lines()
         .find(|l| l.contains("configuration reload failed"))
         .unwrap_or_else(|| panic!("no log line for the failed reload:\n{logs}"));
-    assert!(line.contains("collectors.gpus"), "{line}");
+    assert!(line.contains("collectors.teleport"), "{line}");
 
     // A good file: jobs on, nodes off.
     std::fs::write(

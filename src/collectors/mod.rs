@@ -6,6 +6,7 @@
 //! last good families and marks them stale.
 
 mod controller;
+mod gpus;
 mod jobs;
 mod licenses;
 mod nodes;
@@ -54,6 +55,7 @@ pub const ALL: &[CollectorDef] = &[
     controller::DEF,
     licenses::DEF,
     reservations::DEF,
+    gpus::DEF,
 ];
 
 /// Looks a collector up by name.

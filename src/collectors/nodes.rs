@@ -180,6 +180,7 @@ mod tests {
             cpu_load: Some(0.5),
             reason: None,
             reason_changed_at: None,
+            ..Default::default()
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod controller;
 pub mod diag;
+pub mod gres;
 pub mod hostlist;
 pub mod job;
 pub mod json;
@@ -18,6 +19,7 @@ pub mod text;
 
 pub use controller::{ClusterInfo, Controller, ControllerMode};
 pub use diag::{Diag, RpcStat};
+pub use gres::Gres;
 pub use job::{Job, JobState, Jobs};
 pub use license::{License, Licenses};
 pub use node::{Node, NodeState, NodeStatus, Nodes};

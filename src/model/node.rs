@@ -1,5 +1,7 @@
 //! Nodes: capacity, allocation and state of each compute node.
 
+use super::gres::Gres;
+
 /// All nodes of one collection.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Nodes {
@@ -25,6 +27,17 @@ pub struct Node {
     pub reason: Option<String>,
     /// When the reason was set, seconds since the epoch.
     pub reason_changed_at: Option<i64>,
+    /// Generic resources configured (`Gres=`, JSON `gres`); empty when none.
+    pub gres: Vec<Gres>,
+    /// Generic resources in use (`GresUsed=` of `scontrol -d`, JSON `gres_used`);
+    /// `None` when not reported.
+    pub gres_used: Option<Vec<Gres>>,
+    /// `gres/…` entries of the configured TRES (`CfgTRES=`, JSON `tres`): present
+    /// only when accounting tracks them.
+    pub tres_gres: Vec<Gres>,
+    /// `gres/…` entries of the allocated TRES (`AllocTRES=`, JSON `tres_used`);
+    /// `None` when not reported, empty when nothing is allocated.
+    pub tres_gres_allocated: Option<Vec<Gres>>,
 }
 
 /// Base state and flags exactly as Slurm reports them, upper-case

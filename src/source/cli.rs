@@ -1,6 +1,7 @@
 //! The CLI source: Slurm's own commands, each query in its cheapest measured form
-//! (see docs/performance notes): jobs from a fixed `squeue` text format, nodes and
-//! partitions from `scontrol -o`, scheduler statistics from `sdiag`, the controller
+//! (see docs/performance notes): jobs from a fixed `squeue` text format, nodes
+//! (`-d`: with GRES in use) and partitions from `scontrol -o`, scheduler
+//! statistics from `sdiag`, the controller
 //! from `scontrol ping` and `scontrol show config`, licenses and reservations from
 //! `scontrol -o show license|reservation`.
 
@@ -62,7 +63,9 @@ impl CliSource {
                     .map(Fetched::Jobs)
             }
             DataKind::Nodes => {
-                let spec = self.spec("scontrol", &["-o", "show", "node"]);
+                // -d adds GresUsed= (GPUs in use); without it only AllocTRES could
+                // tell, and only where accounting tracks gres/gpu.
+                let spec = self.spec("scontrol", &["-d", "-o", "show", "node"]);
                 run(&spec, |r| text::parse_scontrol_nodes(r))
                     .await
                     .map(Fetched::Nodes)

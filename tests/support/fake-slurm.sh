@@ -36,6 +36,7 @@ case "$name $*" in
   "squeue -h -t all -r -o %i|%T|%P|%C|%D|%V|%S|%r") cat "$fixtures/squeue.txt" ;;
   "squeue --json") cat "$fixtures/squeue.json" ;;
   "scontrol -o show node") cat "$fixtures/scontrol-show-node.txt" ;;
+  "scontrol -d -o show node") cat "$fixtures/scontrol-show-node-detail.txt" ;;
   "scontrol -o show partition") cat "$fixtures/scontrol-show-partition.txt" ;;
   "scontrol ping") cat "$fixtures/scontrol-ping.txt" ;;
   "scontrol show config") cat "$fixtures/scontrol-show-config.txt" ;;

@@ -6,13 +6,14 @@
 //! | free memory | `free_memory` (MB, `-2` = unknown) | `free_mem` `{set, number}` |
 //! | `cpu_load` | load × 100, `4294967294` = unknown | same, an object in v0.0.39 |
 //! | `reason_changed_at` | int, `0` = never | object from v0.0.40 |
+//! | `gres`, `gres_used`, `tres`, `tres_used` | strings (see `model::gres`) | same |
 
 use serde::de::MapAccess;
 use serde::Deserialize;
 
 use super::document::Body;
 use super::value::{EachElement, Names, Num};
-use crate::model::{mib_to_bytes, Node, NodeState, ParseError};
+use crate::model::{gres, mib_to_bytes, Node, NodeState, ParseError};
 
 /// One element of `nodes[]`; every other field is skipped.
 #[derive(Deserialize)]
@@ -42,6 +43,14 @@ struct RawNode {
     reason: Option<String>,
     #[serde(default)]
     reason_changed_at: Num,
+    #[serde(default)]
+    gres: Option<String>,
+    #[serde(default)]
+    gres_used: Option<String>,
+    #[serde(default)]
+    tres: Option<String>,
+    #[serde(default)]
+    tres_used: Option<String>,
 }
 
 /// Base states of a node; everything else in a v0.0.39+ state array is a flag.
@@ -82,6 +91,18 @@ impl From<RawNode> for Node {
                 .map(|r| r.trim().to_string())
                 .filter(|r| !r.is_empty()),
             reason_changed_at: raw.reason_changed_at.timestamp(),
+            gres: raw
+                .gres
+                .as_deref()
+                .map(gres::parse_gres)
+                .unwrap_or_default(),
+            gres_used: raw.gres_used.as_deref().map(gres::parse_gres),
+            tres_gres: raw
+                .tres
+                .as_deref()
+                .map(gres::parse_tres_gres)
+                .unwrap_or_default(),
+            tres_gres_allocated: raw.tres_used.as_deref().map(gres::parse_tres_gres),
         }
     }
 }

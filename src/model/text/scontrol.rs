@@ -14,7 +14,7 @@
 use std::io::BufRead;
 
 use super::{is_unset, parse_epoch, parse_u64, Lines};
-use crate::model::{mib_to_bytes, Node, NodeState, Nodes, ParseError, Partition, Partitions};
+use crate::model::{gres, mib_to_bytes, Node, NodeState, Nodes, ParseError, Partition, Partitions};
 
 /// Parses `scontrol -o show node`. `No nodes in the system` gives an empty list.
 ///
@@ -157,6 +157,10 @@ fn apply_node(node: &mut Node, key: &str, value: &str) {
             node.reason = (!reason.is_empty()).then(|| reason.to_string());
         }
         "Reason@" => node.reason_changed_at = parse_epoch(value),
+        "Gres" => node.gres = gres::parse_gres(value),
+        "GresUsed" => node.gres_used = Some(gres::parse_gres(value)),
+        "CfgTRES" => node.tres_gres = gres::parse_tres_gres(value),
+        "AllocTRES" => node.tres_gres_allocated = Some(gres::parse_tres_gres(value)),
         _ => {}
     }
 }
@@ -391,6 +395,7 @@ mod tests {
                 cpu_load: Some(0.75),
                 reason: Some("maintenance: swap DIMM".into()),
                 reason_changed_at: Some(1_796_238_759),
+                ..Default::default()
             }
         );
         assert_eq!(node.state.status(), NodeStatus::Draining);
