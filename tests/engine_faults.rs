@@ -87,8 +87,13 @@ fn failing_squeue(mode: &str, reason: &str) {
         "--collection.ready-max-intervals=2",
     ]);
     let jobs_up = |m: &str| value(m, "slurm_exporter_collector_up", &[("collector", "jobs")]);
+    // Every collector up (a fake command slower than the 500 ms timeout on a busy
+    // machine fails its collection; the next one succeeds).
     let good = exporter.wait_for("first good collection", Duration::from_secs(10), |m| {
         jobs_up(m) == Some(1.0)
+            && m.lines()
+                .filter(|l| l.starts_with("slurm_exporter_collector_up{"))
+                .all(|l| l.ends_with(" 1"))
     });
     let running = value(&good, "slurm_jobs", &[("state", "running")]);
     assert!(
