@@ -46,6 +46,8 @@ const PARTITIONS: [&str; 4] = ["compute", "gpu", "debug", "long"];
 const CPUS: u64 = 64;
 const MEMORY_MB: u64 = 256_000;
 const NOW: i64 = 1_796_000_000;
+/// Written to `.complete` last; bump it when the generated set of files changes.
+const SYNTH_VERSION: &str = "2";
 
 struct Args {
     nodes: usize,
@@ -417,12 +419,19 @@ fn run() -> Result<(), String> {
     write_nodes_text(&args.out.join("scontrol-show-node.txt"), &nodes, &mut rng).map_err(io)?;
     write_squeue_text(&args.out.join("squeue.txt"), &jobs).map_err(io)?;
     write_partitions_text(&args.out.join("scontrol-show-partition.txt"), args.nodes).map_err(io)?;
-    for same in ["sdiag.txt", "scontrol-ping.txt", "scontrol-show-config.txt"] {
+    for same in [
+        "sdiag.txt",
+        "scontrol-ping.txt",
+        "scontrol-show-config.txt",
+        "scontrol-show-license.txt",
+        "scontrol-show-reservation.txt",
+    ] {
         std::fs::copy(fixtures.join(same), args.out.join(same)).map_err(io)?;
     }
     if args.json {
         write_json(&args.out, &fixtures, &nodes, &jobs)?;
     }
+    std::fs::write(args.out.join(".complete"), SYNTH_VERSION).map_err(io)?;
     eprintln!(
         "synthetic cluster: {} nodes, {} jobs (seed {}) in {}",
         nodes.len(),

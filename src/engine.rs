@@ -18,12 +18,20 @@ use crate::config::Config;
 use crate::exposition::{encode, Format};
 use crate::model::{DataKind, SlurmData};
 use crate::self_metrics::{CollectionStats, HttpStats, ReloadStatus};
-use crate::snapshot::{CollectorStatus, Snapshot};
+use crate::snapshot::{CollectorStatus, Part, Snapshot, Tail};
 use crate::source::{Fetched, Source, SourceError};
+
+/// A per-request tail and when it was encoded.
+pub type CachedTail = (Instant, Arc<Tail>);
 
 /// State shared between the collection loop, the reloader and the HTTP side.
 pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
+    /// Per-request metrics (HTTP, process, reload), encoded per format and reused
+    /// for `tail_ttl`, so a burst of scrapes encodes and compresses them once.
+    pub tail_cache: std::sync::Mutex<[Option<CachedTail>; 2]>,
+    /// How long a cached tail is served (0 = encode per request).
+    pub tail_ttl: Duration,
     pub http: std::sync::Mutex<HttpStats>,
     pub reload: std::sync::Mutex<ReloadStatus>,
     pub started: Instant,
@@ -41,6 +49,8 @@ impl Shared {
     pub fn new(interval: Duration, ready_max_intervals: u32) -> Shared {
         Shared {
             snapshot: ArcSwap::from_pointee(Snapshot::empty()),
+            tail_cache: std::sync::Mutex::new([None, None]),
+            tail_ttl: Duration::from_millis(200),
             http: std::sync::Mutex::new(HttpStats::default()),
             reload: std::sync::Mutex::new(ReloadStatus::default()),
             started: Instant::now(),
@@ -70,11 +80,10 @@ impl Shared {
     }
 }
 
-/// The last good encoded output of one collector.
-#[derive(Default)]
+/// The last good encoded (and compressed) output of one collector.
 struct Segment {
-    text: String,
-    openmetrics: String,
+    text: Part,
+    openmetrics: Part,
     series: usize,
 }
 
@@ -308,13 +317,19 @@ impl Engine {
             });
         if failures.is_empty() && def.needs.iter().all(|k| data.has(*k)) {
             let families = (def.collect)(data, ctx);
-            let mut segment = Segment {
-                series: families.iter().map(|f| f.series()).sum(),
-                ..Segment::default()
-            };
-            encode(&families, Format::Text, &mut segment.text);
-            encode(&families, Format::OpenMetrics, &mut segment.openmetrics);
-            self.segments.insert(def.name, segment);
+            let series = families.iter().map(|f| f.series()).sum();
+            let (mut text, mut openmetrics) = (String::new(), String::new());
+            encode(&families, Format::Text, &mut text);
+            encode(&families, Format::OpenMetrics, &mut openmetrics);
+            drop(families);
+            self.segments.insert(
+                def.name,
+                Segment {
+                    text: Part::new(text),
+                    openmetrics: Part::new(openmetrics),
+                    series,
+                },
+            );
             let now = unix_now();
             stats.up = true;
             stats.last_success_unix = Some(now);
@@ -344,21 +359,24 @@ impl Engine {
     /// Encodes everything into a new snapshot. The cycle time reported is that of
     /// the previous collection (this one's encoding is not finished yet).
     fn publish(&mut self, cycle_started: Instant) {
-        let mut text = String::new();
-        let mut openmetrics = String::new();
+        let mut text = Vec::with_capacity(self.collectors.len() + 1);
+        let mut openmetrics = Vec::with_capacity(self.collectors.len() + 1);
         let mut series = 0;
         for def in &self.collectors {
             if let Some(s) = self.segments.get(def.name) {
-                text.push_str(&s.text);
-                openmetrics.push_str(&s.openmetrics);
+                text.push(s.text.clone());
+                openmetrics.push(s.openmetrics.clone());
                 series += s.series;
             }
         }
         let own = self.stats.families(series);
         let fetch_and_collect = cycle_started.elapsed();
         let own_series: usize = own.iter().map(|f| f.series()).sum();
-        encode(&own, Format::Text, &mut text);
-        encode(&own, Format::OpenMetrics, &mut openmetrics);
+        let (mut own_text, mut own_openmetrics) = (String::new(), String::new());
+        encode(&own, Format::Text, &mut own_text);
+        encode(&own, Format::OpenMetrics, &mut own_openmetrics);
+        text.push(Part::new(own_text));
+        openmetrics.push(Part::new(own_openmetrics));
         let collectors = self
             .collectors
             .iter()

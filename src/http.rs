@@ -18,6 +18,7 @@ use bytes::Bytes;
 use crate::config::WebSettings;
 use crate::engine::Shared;
 use crate::exposition::{encode, Format, OPENMETRICS_EOF};
+use crate::snapshot::Tail;
 use crate::web::guard::Guard;
 use crate::web::state::WebState;
 
@@ -91,21 +92,13 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
     let gzipped = accepts_gzip(&headers);
     let snapshot = shared.snapshot.load_full();
 
-    // Per-request part: HTTP and process metrics, small.
-    let mut tail = String::new();
-    let mut live = crate::process_metrics::families();
-    if let Ok(http) = shared.http.lock() {
-        live.extend(http.families());
-    }
-    if let Ok(reload) = shared.reload.lock() {
-        live.extend(reload.families());
-    }
-    encode(&live, format, &mut tail);
-    if format == Format::OpenMetrics {
-        tail.push_str(OPENMETRICS_EOF);
-    }
-    let chunks = snapshot.body_with_tail(format, gzipped, tail.as_bytes());
-    let stream = futures_util::stream::iter(chunks.map(Ok::<Bytes, std::convert::Infallible>));
+    let tail = tail(&shared, format);
+    let chunks = snapshot.body_with_tail(format, gzipped, &tail);
+    let stream = futures_util::stream::iter(
+        chunks
+            .into_iter()
+            .map(Ok::<Bytes, std::convert::Infallible>),
+    );
     let mut response = Response::new(Body::from_stream(stream));
     let h = response.headers_mut();
     h.insert(
@@ -120,6 +113,36 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     response
+}
+
+/// The per-request part of `/metrics` (HTTP, process and reload metrics, and the
+/// OpenMetrics trailer), reused for `shared.tail_ttl` so bursts encode it once.
+fn tail(shared: &Shared, format: Format) -> Arc<Tail> {
+    let slot = usize::from(format == Format::OpenMetrics);
+    if let Ok(cache) = shared.tail_cache.lock() {
+        if let Some((at, tail)) = &cache[slot] {
+            if at.elapsed() < shared.tail_ttl {
+                return tail.clone();
+            }
+        }
+    }
+    let mut live = crate::process_metrics::families();
+    if let Ok(http) = shared.http.lock() {
+        live.extend(http.families());
+    }
+    if let Ok(reload) = shared.reload.lock() {
+        live.extend(reload.families());
+    }
+    let mut text = String::new();
+    encode(&live, format, &mut text);
+    if format == Format::OpenMetrics {
+        text.push_str(OPENMETRICS_EOF);
+    }
+    let tail = Arc::new(Tail::new(text));
+    if let Ok(mut cache) = shared.tail_cache.lock() {
+        cache[slot] = Some((Instant::now(), tail.clone()));
+    }
+    tail
 }
 
 async fn health() -> impl IntoResponse {
@@ -226,7 +249,7 @@ async fn not_found() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{CollectorStatus, Snapshot};
+    use crate::snapshot::{CollectorStatus, Part, Snapshot};
     use axum::http::Request as HttpRequest;
     use http_body_util::BodyExt;
     use std::io::Read;
@@ -234,7 +257,10 @@ mod tests {
     use tower::ServiceExt;
 
     fn shared_with(status_up: bool) -> Arc<Shared> {
-        let shared = Arc::new(Shared::new(Duration::from_secs(30), 3));
+        let mut shared = Shared::new(Duration::from_secs(30), 3);
+        // Each request sees the counts of the ones before it.
+        shared.tail_ttl = Duration::ZERO;
+        let shared = Arc::new(shared);
         let collectors = vec![CollectorStatus {
             name: "jobs",
             up: status_up,
@@ -244,8 +270,8 @@ mod tests {
         }];
         let text = "# HELP slurm_up x\n# TYPE slurm_up gauge\nslurm_up 1\n".to_string();
         shared.snapshot.store(Arc::new(Snapshot::new(
-            text.clone(),
-            text,
+            vec![Part::new(text.clone())],
+            vec![Part::new(text)],
             1,
             1.0,
             collectors,

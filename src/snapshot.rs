@@ -25,10 +25,14 @@ pub struct CollectorStatus {
 }
 
 /// One encoded exposition, shared read-only by every scrape until the next collection.
+///
+/// It is a list of parts (one per collector, plus the self-metrics), each encoded and
+/// compressed when its collector last succeeded: a stale collector's part is reused
+/// as it is, and the parts are shared with the engine instead of copied.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    text: Encoded,
-    openmetrics: Encoded,
+    text: Vec<Part>,
+    openmetrics: Vec<Part>,
     /// Number of series in the snapshot.
     pub series: usize,
     /// When the collection that produced it finished, seconds since the epoch.
@@ -36,19 +40,18 @@ pub struct Snapshot {
     pub collectors: Vec<CollectorStatus>,
 }
 
-/// One format's bytes, plain and as the start of a gzip stream.
+/// A piece of the exposition in one format: plain, and as raw DEFLATE ended by a
+/// sync flush (byte-aligned, not final), so pieces compressed separately can be
+/// concatenated into one gzip member, followed by a per-request tail.
 #[derive(Debug, Clone)]
-struct Encoded {
+pub struct Part {
     plain: Bytes,
-    /// Raw DEFLATE of `plain`, ended by a sync flush (byte-aligned, not final), so a
-    /// per-request tail can be compressed and appended without recompressing this.
     deflate: Bytes,
-    /// CRC-32 state after `plain`, continued over the tail for the gzip trailer.
     crc: crc32fast::Hasher,
 }
 
-impl Encoded {
-    fn new(plain: String) -> Encoded {
+impl Part {
+    pub fn new(plain: String) -> Part {
         let mut crc = crc32fast::Hasher::new();
         crc.update(plain.as_bytes());
         let mut encoder = DeflateEncoder::new(
@@ -59,9 +62,43 @@ impl Encoded {
         let _ = encoder.write_all(plain.as_bytes());
         let _ = encoder.flush();
         let deflate = Bytes::from(std::mem::take(encoder.get_mut()));
-        Encoded {
+        Part {
             plain: Bytes::from(plain),
             deflate,
+            crc,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.plain.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.plain.is_empty()
+    }
+}
+
+/// The last piece of a response (per-request metrics, the OpenMetrics trailer):
+/// plain, and compressed as the final DEFLATE blocks.
+#[derive(Debug, Clone)]
+pub struct Tail {
+    plain: Bytes,
+    deflate_final: Bytes,
+    crc: crc32fast::Hasher,
+}
+
+impl Tail {
+    pub fn new(plain: String) -> Tail {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(plain.as_bytes());
+        let mut encoder = DeflateEncoder::new(
+            Vec::with_capacity(plain.len() / 4 + 64),
+            Compression::new(3),
+        );
+        let _ = encoder.write_all(plain.as_bytes());
+        Tail {
+            plain: Bytes::from(plain),
+            deflate_final: Bytes::from(encoder.finish().unwrap_or_default()),
             crc,
         }
     }
@@ -73,64 +110,63 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 impl Snapshot {
     /// An empty snapshot, served before the first collection finishes.
     pub fn empty() -> Snapshot {
-        Snapshot::new(String::new(), String::new(), 0, 0.0, Vec::new())
+        Snapshot::new(Vec::new(), Vec::new(), 0, 0.0, Vec::new())
     }
 
+    /// A snapshot of `text` and `openmetrics` parts (same order, same content).
     pub fn new(
-        text: String,
-        openmetrics: String,
+        text: Vec<Part>,
+        openmetrics: Vec<Part>,
         series: usize,
         created_unix: f64,
         collectors: Vec<CollectorStatus>,
     ) -> Snapshot {
         Snapshot {
-            text: Encoded::new(text),
-            openmetrics: Encoded::new(openmetrics),
+            text,
+            openmetrics,
             series,
             created_unix,
             collectors,
         }
     }
 
-    /// The response body in `format` followed by `tail` (per-request metrics), as
-    /// chunks to send in order. With `gzipped`, the chunks form one gzip member:
-    /// the snapshot's pre-compressed DEFLATE data, then only the tail compressed.
-    pub fn body_with_tail(&self, format: Format, gzipped: bool, tail: &[u8]) -> [Bytes; 3] {
-        let encoded = match format {
+    /// The response body in `format` followed by `tail`, as chunks to send in order.
+    /// With `gzipped`, the chunks form one gzip member: every part's pre-compressed
+    /// DEFLATE data, then the tail's final blocks and the trailer.
+    pub fn body_with_tail(&self, format: Format, gzipped: bool, tail: &Tail) -> Vec<Bytes> {
+        let parts = match format {
             Format::Text => &self.text,
             Format::OpenMetrics => &self.openmetrics,
         };
+        let mut chunks = Vec::with_capacity(parts.len() + 3);
         if !gzipped {
-            return [
-                encoded.plain.clone(),
-                Bytes::copy_from_slice(tail),
-                Bytes::new(),
-            ];
+            chunks.extend(parts.iter().map(|p| p.plain.clone()));
+            chunks.push(tail.plain.clone());
+            return chunks;
         }
-        let mut crc = encoded.crc.clone();
-        crc.update(tail);
-        let mut encoder =
-            DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::new(3));
-        let _ = encoder.write_all(tail);
-        let mut last = encoder.finish().unwrap_or_default();
-        let length = (encoded.plain.len() + tail.len()) as u32;
-        last.extend_from_slice(&crc.finalize().to_le_bytes());
-        last.extend_from_slice(&length.to_le_bytes());
-        let mut first = Vec::with_capacity(GZIP_HEADER.len() + encoded.deflate.len());
-        first.extend_from_slice(&GZIP_HEADER);
-        first.extend_from_slice(&encoded.deflate);
-        [
-            Bytes::from(first),
-            encoded.deflate.slice(0..0),
-            Bytes::from(last),
-        ]
+        chunks.push(Bytes::from_static(&GZIP_HEADER));
+        let mut crc = crc32fast::Hasher::new();
+        let mut length: u64 = 0;
+        for p in parts {
+            chunks.push(p.deflate.clone());
+            crc.combine(&p.crc);
+            length += p.plain.len() as u64;
+        }
+        chunks.push(tail.deflate_final.clone());
+        crc.combine(&tail.crc);
+        length += tail.plain.len() as u64;
+        let mut trailer = Vec::with_capacity(8);
+        trailer.extend_from_slice(&crc.finalize().to_le_bytes());
+        trailer.extend_from_slice(&(length as u32).to_le_bytes());
+        chunks.push(Bytes::from(trailer));
+        chunks
     }
 
-    /// The plain body in `format`, without per-request metrics.
-    pub fn body(&self, format: Format) -> Bytes {
+    /// Size of the plain body in `format`, without per-request metrics.
+    pub fn plain_len(&self, format: Format) -> usize {
         match format {
-            Format::Text => self.text.plain.clone(),
-            Format::OpenMetrics => self.openmetrics.plain.clone(),
+            Format::Text => self.text.iter().map(Part::len).sum(),
+            Format::OpenMetrics => self.openmetrics.iter().map(Part::len).sum(),
         }
     }
 }
@@ -141,18 +177,43 @@ mod tests {
     use std::io::Read;
 
     #[test]
-    fn gzip_of_snapshot_and_tail_is_one_valid_member() {
-        let text: String = (0..5000).map(|i| format!("metric_{i} {i}\n")).collect();
-        let snapshot = Snapshot::new(text.clone(), String::new(), 5000, 0.0, Vec::new());
-        let tail = b"tail_metric 1\n";
-        let chunks = snapshot.body_with_tail(Format::Text, true, tail);
-        let gz: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+    fn gzip_of_parts_and_tail_is_one_valid_member() {
+        let a: String = (0..5000).map(|i| format!("metric_a_{i} {i}\n")).collect();
+        let b: String = (0..3000).map(|i| format!("metric_b_{i} {i}\n")).collect();
+        let snapshot = Snapshot::new(
+            vec![
+                Part::new(a.clone()),
+                Part::new(String::new()),
+                Part::new(b.clone()),
+            ],
+            Vec::new(),
+            8000,
+            0.0,
+            Vec::new(),
+        );
+        let tail = Tail::new("tail_metric 1\n".to_string());
+        let gz: Vec<u8> = snapshot
+            .body_with_tail(Format::Text, true, &tail)
+            .iter()
+            .flat_map(|c| c.iter().copied())
+            .collect();
         // A single-member decoder must see everything (curl --compressed reads one member).
         let mut out = String::new();
         flate2::read::GzDecoder::new(&gz[..])
             .read_to_string(&mut out)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out, format!("{text}tail_metric 1\n"));
-        assert!(gz.len() < text.len() / 3, "not compressed: {}", gz.len());
+        assert_eq!(out, format!("{a}{b}tail_metric 1\n"));
+        assert!(
+            gz.len() < (a.len() + b.len()) / 3,
+            "not compressed: {}",
+            gz.len()
+        );
+        let plain: Vec<u8> = snapshot
+            .body_with_tail(Format::Text, false, &tail)
+            .iter()
+            .flat_map(|c| c.iter().copied())
+            .collect();
+        assert_eq!(String::from_utf8_lossy(&plain), out);
+        assert_eq!(snapshot.plain_len(Format::Text), a.len() + b.len());
     }
 }

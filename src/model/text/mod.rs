@@ -167,7 +167,7 @@ pub(crate) mod testdata {
     use std::io::BufReader;
     use std::path::PathBuf;
 
-    /// A file of the shared samples (`/work/shared/slurm-samples`), by path below it.
+    /// A file of the shared samples (`../shared/slurm-samples` beside the repository), by path below it.
     pub(crate) fn sample(rel: &str) -> Option<BufReader<File>> {
         open(
             PathBuf::from(concat!(
