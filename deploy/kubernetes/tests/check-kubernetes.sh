@@ -20,11 +20,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # 1. build
-command -v kubectl >/dev/null || { echo "kubectl missing" >&2; exit 1; }
-kver=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')
+# kubectl is not a Debian package recent enough (bookworm's 1.20 embeds kustomize v2);
+# where none is installed the Kubernetes check is skipped loudly, unless required.
+kver=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p' || true)
 if [[ -z $kver || $kver -lt 4 ]]; then
     echo "kubectl's kustomize is missing or older than v4 (${kver:-none}); use kubectl 1.22 or later" >&2
-    exit 1
+    if [[ ${SLURM_EXPORTER_REQUIRE_KUBECTL:-0} == 1 ]]; then exit 1; fi
+    echo "SKIPPED: Kubernetes manifest checks (set SLURM_EXPORTER_REQUIRE_KUBECTL=1 to fail instead)" >&2
+    exit 0
 fi
 kubectl kustomize deploy/kubernetes >"$tmp/build.yaml"
 echo "ok    kubectl kustomize deploy/kubernetes: $(grep -c '^kind:' "$tmp/build.yaml") objects"
