@@ -17,6 +17,16 @@ fn write(path: &std::path::Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// How long until the server closes a connection on which the client sends nothing.
+fn closed_after_silence(port: u16) -> Duration {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(15)));
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    let _ = stream.read(&mut buf);
+    started.elapsed()
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -115,7 +125,16 @@ fn client_certificates_are_required_and_checked() {
         &web,
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: [prometheus]\n",
     );
-    let exporter = fake.start_exporter(&[&format!("--web.config.file={}", web.display())]);
+    let exporter = fake.start_exporter(&[
+        &format!("--web.config.file={}", web.display()),
+        "--web.header-read-timeout=1s",
+    ]);
+    // A client that never starts its handshake is cut after the header read timeout.
+    let silent = closed_after_silence(exporter.port);
+    assert!(
+        silent >= Duration::from_millis(900) && silent < Duration::from_secs(4),
+        "{silent:?}"
+    );
     let anonymous = Client {
         ca_pem: pki.ca_pem(),
         identity: None,
@@ -143,7 +162,8 @@ fn client_certificates_are_required_and_checked() {
         )
     };
     assert_eq!(failures("no_client_certificate"), Some(1.0), "{text}");
-    assert_eq!(failures("tls_handshake"), Some(1.0), "{text}");
+    // The SAN outside client_allowed_sans and the silent client.
+    assert_eq!(failures("tls_handshake"), Some(2.0), "{text}");
     assert_eq!(failures("bad_password"), Some(0.0), "{text}");
 }
 
@@ -284,6 +304,9 @@ fn slow_headers_are_cut_and_sizes_limited() {
     }
     let closed_after = closed_after.unwrap_or_else(|| panic!("slow client never disconnected"));
     assert!(closed_after < Duration::from_secs(4), "{closed_after:?}");
+    // So is a connection that sends nothing at all.
+    let silent = closed_after_silence(exporter.port);
+    assert!(silent < Duration::from_secs(4), "{silent:?}");
 
     // Bodies above 1 KiB: 413, declared or chunked.
     let body = "x".repeat(2000);
