@@ -42,7 +42,8 @@ cargo build --quiet
 
 step "rules" "$py" deploy/monitoring/tests/check_rules.py
 step "alertmanager" "$py" deploy/monitoring/tests/check_alertmanager.py
-step "metric names" "$py" deploy/monitoring/tests/check_metric_names.py --exporter target/debug/slurm-exporter
+step "metric names" "$py" deploy/monitoring/tests/check_metric_names.py \
+    --exporter "${CARGO_TARGET_DIR:-target}/debug/slurm-exporter"
 step "dashboards" deploy/monitoring/tests/check-dashboards.sh
 step "kubernetes" deploy/kubernetes/tests/check-kubernetes.sh
 step "systemd" deploy/systemd/tests/check-systemd.sh
