@@ -627,3 +627,19 @@ fn rest_source_mints_its_token() {
         "one token for its lifespan"
     );
 }
+
+/// The CLI source needs no root: an ordinary user with munge access and the Slurm
+/// commands sees the same cluster (the lab sets no PrivateData).
+#[test]
+fn cli_source_as_an_ordinary_user() {
+    let Some(conf) = slurm_conf() else { return };
+    let user = std::env::var("SLURM_LAB_USER").unwrap_or_else(|_| "labuser".into());
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let exporter = Exporter::start_as(
+        Some(&user),
+        &["--collection.interval=1s"],
+        &[("SLURM_CONF", &conf)],
+        dir.path().join("exporter.log"),
+    );
+    check_common(&conf, &exporter);
+}

@@ -29,9 +29,32 @@ pub struct Exporter {
 
 impl Exporter {
     pub fn start(args: &[&str], envs: &[(&str, &str)], log: PathBuf) -> Exporter {
+        Exporter::start_as(None, args, envs, log)
+    }
+
+    /// Starts the exporter, as `user` (through `setpriv`) when given.
+    pub fn start_as(
+        user: Option<&str>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        log: PathBuf,
+    ) -> Exporter {
         let port = free_port();
         let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slurm-exporter"));
+        let binary = env!("CARGO_BIN_EXE_slurm-exporter");
+        let mut cmd = match user {
+            Some(user) => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    format!("--reuid={user}"),
+                    format!("--regid={user}"),
+                    "--clear-groups".to_string(),
+                    binary.to_string(),
+                ]);
+                c
+            }
+            None => Command::new(binary),
+        };
         cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
         // Tests scrape far faster than Prometheus does; only the rate-limit tests limit.
         if !args.iter().any(|a| a.starts_with("--web.rate-limit")) {
