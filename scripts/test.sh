@@ -37,4 +37,6 @@ step "cargo test"
 # FAULT_TESTS: tests/cluster_faults.rs may stop and restart daemons of this lab.
 SLURM_EXPORTER_REQUIRE_CLUSTER=1 SLURM_EXPORTER_REQUIRE_PROMTOOL=1 SLURM_EXPORTER_FAULT_TESTS=1 \
     cargo test --all-targets
+step "scale benchmark smoke run (S1; prints the table, asserts no timing)"
+scripts/bench.sh S1
 step "all tests passed"
