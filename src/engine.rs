@@ -69,7 +69,8 @@ impl Shared {
     /// Data older than this makes `/ready` fail.
     pub fn ready_max_age(&self) -> Duration {
         let t = self.timing.load();
-        t.interval * t.ready_max_intervals
+        // Saturating: `--collection.interval=500000000000y` must not panic /ready.
+        t.interval.saturating_mul(t.ready_max_intervals)
     }
 
     fn set_timing(&self, interval: Duration, ready_max_intervals: u32) {

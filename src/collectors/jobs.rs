@@ -44,20 +44,20 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
             continue;
         };
         let n = job.task_count;
-        cluster_jobs[si] += n;
+        cluster_jobs[si] = cluster_jobs[si].saturating_add(n);
         if job.state == JobState::Pending {
             let label = reason_label(&job.reason);
             let ri = PENDING_REASONS
                 .iter()
                 .position(|r| *r == label)
                 .unwrap_or(PENDING_REASONS.len());
-            reasons[ri] += n;
+            reasons[ri] = reasons[ri].saturating_add(n);
         }
         for partition in job.partitions() {
             let p = partitions.entry(partition).or_default();
-            p.jobs[si] += n;
-            p.cpus[si] += job.cpus.unwrap_or(0) * n;
-            p.nodes[si] += job.nodes.unwrap_or(0) * n;
+            p.jobs[si] = p.jobs[si].saturating_add(n);
+            p.cpus[si] = p.cpus[si].saturating_add(job.cpus.unwrap_or(0).saturating_mul(n));
+            p.nodes[si] = p.nodes[si].saturating_add(job.nodes.unwrap_or(0).saturating_mul(n));
             if job.state == JobState::Pending {
                 if let Some(submit) = job.submit_time {
                     p.oldest_pending_submit =

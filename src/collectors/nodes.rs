@@ -109,14 +109,14 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
         cpus_alloc.push_opt(labels.clone(), node.cpus_allocated.map(|v| v as f64));
         if let Some((a, i, o)) = cpu_split(node) {
             cpus_idle.push(labels.clone(), i as f64);
-            c_alloc += a;
-            c_idle += i;
-            c_other += o;
+            c_alloc = c_alloc.saturating_add(a);
+            c_idle = c_idle.saturating_add(i);
+            c_other = c_other.saturating_add(o);
         }
         if let Some((a, i, o)) = memory_split(node) {
-            m_alloc += a;
-            m_idle += i;
-            m_other += o;
+            m_alloc = m_alloc.saturating_add(a);
+            m_idle = m_idle.saturating_add(i);
+            m_other = m_other.saturating_add(o);
         }
         mem.push_opt(labels.clone(), node.memory_total_bytes.map(|v| v as f64));
         mem_alloc.push_opt(

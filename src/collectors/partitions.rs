@@ -23,6 +23,13 @@ struct Totals {
     memory: [u64; 3],
 }
 
+/// Adds allocated, idle and other amounts, saturating (Slurm may report absurd sizes).
+fn add(sums: &mut [u64; 3], amounts: [u64; 3]) {
+    for (sum, amount) in sums.iter_mut().zip(amounts) {
+        *sum = sum.saturating_add(amount);
+    }
+}
+
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
     let (Some(partitions), Some(nodes)) = (data.partitions.as_deref(), data.nodes.as_deref())
     else {
@@ -44,14 +51,10 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
                 t.nodes[i] += 1;
             }
             if let Some((a, i, o)) = cpu_split(node) {
-                t.cpus[0] += a;
-                t.cpus[1] += i;
-                t.cpus[2] += o;
+                add(&mut t.cpus, [a, i, o]);
             }
             if let Some((a, i, o)) = memory_split(node) {
-                t.memory[0] += a;
-                t.memory[1] += i;
-                t.memory[2] += o;
+                add(&mut t.memory, [a, i, o]);
             }
         }
     }

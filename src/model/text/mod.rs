@@ -68,7 +68,8 @@ pub fn count_array_tasks(spec: &str) -> Option<u64> {
                 if last < first {
                     return None;
                 }
-                (last - first) / step + 1
+                // `0-18446744073709551615` has one more task than u64 holds.
+                ((last - first) / step).saturating_add(1)
             }
             None => {
                 range.trim().parse::<u64>().ok()?;
@@ -235,6 +236,11 @@ mod tests {
         assert_eq!(count_array_tasks("9-3"), None);
         assert_eq!(count_array_tasks("1-5:0"), None);
         assert_eq!(count_array_tasks("array_task_string"), None);
+        assert_eq!(count_array_tasks("0-18446744073709551615"), Some(u64::MAX));
+        assert_eq!(
+            count_array_tasks("0-18446744073709551615,1"),
+            Some(u64::MAX)
+        );
     }
 
     #[test]
