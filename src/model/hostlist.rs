@@ -10,6 +10,14 @@
 /// Largest number of names one list may expand to.
 pub const MAX_HOSTS: usize = 1_000_000;
 
+/// Largest number of bytes the names of one list may take together: a long name
+/// with two brackets (`<1 KB of name>[0-999][0-999]`) stays under `MAX_HOSTS`
+/// yet would take a gigabyte.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Widest zero-padded number accepted (`n[0001-0010]` has width 4).
+const MAX_WIDTH: usize = 64;
+
 /// Why a host list could not be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostlistError {
@@ -17,7 +25,7 @@ pub enum HostlistError {
     Brackets(String),
     #[error("bad range {0:?} in host list")]
     Range(String),
-    #[error("host list expands to more than {MAX_HOSTS} names")]
+    #[error("host list expands to more than {MAX_HOSTS} names or {MAX_BYTES} bytes")]
     TooLarge,
 }
 
@@ -29,12 +37,13 @@ pub fn expand(list: &str) -> Result<Vec<String>, HostlistError> {
         return Ok(Vec::new());
     }
     let mut names = Vec::new();
+    let mut bytes_left = MAX_BYTES;
     for item in split_top_level(list)? {
         let item = item.trim();
         if item.is_empty() {
             continue;
         }
-        expand_one(item, &mut names)?;
+        expand_one(item, &mut names, &mut bytes_left)?;
     }
     Ok(names)
 }
@@ -64,7 +73,11 @@ fn split_top_level(list: &str) -> Result<Vec<&str>, HostlistError> {
 }
 
 /// Expands one name with zero or more bracket groups, appending to `out`.
-fn expand_one(item: &str, out: &mut Vec<String>) -> Result<(), HostlistError> {
+fn expand_one(
+    item: &str,
+    out: &mut Vec<String>,
+    bytes_left: &mut usize,
+) -> Result<(), HostlistError> {
     let mut prefixes = vec![String::new()];
     let mut rest = item;
     while let Some(open) = rest.find('[') {
@@ -76,6 +89,10 @@ fn expand_one(item: &str, out: &mut Vec<String>) -> Result<(), HostlistError> {
         let numbers = bracket_values(&rest[open + 1..close])?;
         let size = prefixes.len().saturating_mul(numbers.len());
         if size.saturating_add(out.len()) > MAX_HOSTS {
+            return Err(HostlistError::TooLarge);
+        }
+        let longest = longest(&prefixes) + literal.len() + longest(&numbers);
+        if size.saturating_mul(longest) > *bytes_left {
             return Err(HostlistError::TooLarge);
         }
         let mut next = Vec::with_capacity(size);
@@ -93,8 +110,19 @@ fn expand_one(item: &str, out: &mut Vec<String>) -> Result<(), HostlistError> {
     if out.len().saturating_add(prefixes.len()) > MAX_HOSTS {
         return Err(HostlistError::TooLarge);
     }
+    let bytes = prefixes
+        .len()
+        .saturating_mul(longest(&prefixes) + rest.len());
+    if bytes > *bytes_left {
+        return Err(HostlistError::TooLarge);
+    }
+    *bytes_left -= bytes;
     out.extend(prefixes.into_iter().map(|p| format!("{p}{rest}")));
     Ok(())
+}
+
+fn longest(strings: &[String]) -> usize {
+    strings.iter().map(String::len).max().unwrap_or(0)
 }
 
 /// `1-3,5,08-10` → `["1", "2", "3", "5", "08", "09", "10"]`.
@@ -114,6 +142,11 @@ fn bracket_values(inner: &str) -> Result<Vec<String>, HostlistError> {
                 } else {
                     0
                 };
+                // Host names are at most 64 bytes; a wider padding is not a host
+                // list (and `format!` panics on widths above 65535).
+                if width > MAX_WIDTH {
+                    return Err(bad());
+                }
                 let lo_n: u64 = lo.parse().map_err(|_| bad())?;
                 let hi_n: u64 = hi.parse().map_err(|_| bad())?;
                 if hi_n < lo_n {
@@ -171,5 +204,22 @@ mod tests {
             expand("a[0-999]b[0-999]c[0-9]"),
             Err(HostlistError::TooLarge)
         );
+    }
+
+    #[test]
+    fn bytes_are_capped_too() {
+        // A million names of 1 KB each: under MAX_HOSTS, over MAX_BYTES.
+        let long = format!("{}[0-999][0-999]", "x".repeat(1000));
+        assert_eq!(expand(&long), Err(HostlistError::TooLarge));
+        let long_tail = format!("[0-999][0-999]{}", "x".repeat(1000));
+        assert_eq!(expand(&long_tail), Err(HostlistError::TooLarge));
+        let many = vec![format!("{}[0-999]", "x".repeat(1000)); 100].join(",");
+        assert_eq!(expand(&many), Err(HostlistError::TooLarge));
+        // A padding wider than format! allows used to panic.
+        let padded = format!("n[{}-{}]", "0".repeat(100_000), "0".repeat(99_999) + "9");
+        assert!(matches!(expand(&padded), Err(HostlistError::Range(_))));
+        let wide = format!("n[{}-{}9]", "0".repeat(64), "0".repeat(63));
+        assert!(expand(&wide).is_ok_and(|n| n.len() == 10 && n[9].len() == 65));
+        assert_eq!(names("n[1-2]x,m").len(), 3);
     }
 }
