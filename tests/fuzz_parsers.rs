@@ -29,7 +29,9 @@ use serde_json::Value;
 use slurm_exporter::collectors::{self, Context};
 use slurm_exporter::config::{Config, RawConfig};
 use slurm_exporter::exposition::{encode, Family, Format, Histogram, MetricType};
-use slurm_exporter::model::{self, ControllerData, SlurmData};
+use slurm_exporter::model::{self, hostlist, ControllerData, SlurmData};
+use slurm_exporter::web::auth::credentials;
+use slurm_exporter::web::file::WebConfig;
 
 // ---------------------------------------------------------------------------
 // Allocation accounting, per thread (the parsers are single-threaded).
@@ -176,6 +178,18 @@ const JSON_PARSERS: &[(&str, Parser)] = &[
     ("json diag", |b| {
         model::json::parse_diag(b).ok().map(|r| diag(r.data))
     }),
+    ("json licenses", |b| {
+        model::json::parse_licenses(b).ok().map(|r| SlurmData {
+            licenses: Some(Arc::new(r.data)),
+            ..Default::default()
+        })
+    }),
+    ("json reservations", |b| {
+        model::json::parse_reservations(b).ok().map(|r| SlurmData {
+            reservations: Some(Arc::new(r.data)),
+            ..Default::default()
+        })
+    }),
     ("json ping", |b| {
         model::json::parse_ping(b).ok().map(|r| {
             controllers(ControllerData {
@@ -197,6 +211,22 @@ const TEXT_PARSERS: &[(&str, Parser)] = &[
             .map(partitions)
     }),
     ("sdiag", |b| model::text::parse_sdiag(b).ok().map(diag)),
+    ("scontrol licenses", |b| {
+        model::text::parse_scontrol_licenses(b)
+            .ok()
+            .map(|l| SlurmData {
+                licenses: Some(Arc::new(l)),
+                ..Default::default()
+            })
+    }),
+    ("scontrol reservations", |b| {
+        model::text::parse_scontrol_reservations(b)
+            .ok()
+            .map(|r| SlurmData {
+                reservations: Some(Arc::new(r)),
+                ..Default::default()
+            })
+    }),
     ("scontrol ping", |b| {
         model::text::parse_scontrol_ping(b).ok().map(|c| {
             controllers(ControllerData {
@@ -266,6 +296,27 @@ fn check_config(text: &str) {
                 assert!(config.ready_max_intervals >= 1);
             }
         }
+    }
+}
+
+/// The web config file (`--web.config.file`), parsed and validated from text.
+fn check_web_config(text: &str) {
+    let _ = bounded_by("web config", text.len(), yaml_allowance(text.len()), || {
+        WebConfig::parse(Path::new("web-config.yml"), text)
+    });
+}
+
+/// `Authorization: Basic …` as the server splits it.
+fn check_credentials(header: &str) {
+    let _ = bounded("basic auth", header.len(), || credentials(Some(header)));
+}
+
+/// Host lists (reservation node lists): capped at MAX_HOSTS names and MAX_BYTES.
+fn check_hostlist(list: &str) {
+    let limit = allowance(list.len()) + 4 * hostlist::MAX_BYTES;
+    if let Ok(names) = bounded_by("hostlist", list.len(), limit, || hostlist::expand(list)) {
+        assert!(names.len() <= hostlist::MAX_HOSTS);
+        assert!(names.iter().map(String::len).sum::<usize>() <= hostlist::MAX_BYTES);
     }
 }
 
@@ -760,11 +811,14 @@ fn cut_points(len: usize) -> Vec<usize> {
 /// The JSON parsers a document is meant for (by its data key), else all of them.
 fn json_parsers_for(bytes: &[u8]) -> Vec<(&'static str, Parser)> {
     let text = String::from_utf8_lossy(bytes);
+    // In the order of JSON_PARSERS.
     let keys = [
         "\"nodes\"",
         "\"jobs\"",
         "\"partitions\"",
         "\"statistics\"",
+        "\"licenses\"",
+        "\"reservations\"",
         "\"pings\"",
     ];
     let meant: Vec<(&'static str, Parser)> = JSON_PARSERS
@@ -860,8 +914,12 @@ proptest! {
     fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
         check_all(JSON_PARSERS, &bytes);
         check_all(TEXT_PARSERS, &bytes);
-        check_config(&String::from_utf8_lossy(&bytes));
-        check_accept(&String::from_utf8_lossy(&bytes));
+        let text = String::from_utf8_lossy(&bytes);
+        check_config(&text);
+        check_web_config(&text);
+        check_accept(&text);
+        check_credentials(&text);
+        check_hostlist(&text);
     }
 
     #[test]
@@ -869,7 +927,74 @@ proptest! {
         check_all(JSON_PARSERS, text.as_bytes());
         check_all(TEXT_PARSERS, text.as_bytes());
         check_config(&text);
+        check_web_config(&text);
         check_accept(&text);
+        check_credentials(&text);
+        check_hostlist(&text);
+    }
+
+    /// Host lists built from names, brackets, ranges and padding.
+    #[test]
+    fn structured_hostlist(
+        items in prop::collection::vec(
+            (
+                "[a-z]{0,6}",
+                prop::collection::vec(
+                    prop::collection::vec(
+                        prop_oneof![
+                            "[0-9]{1,4}",
+                            "0{0,3}[0-9]{1,3}-0{0,3}[0-9]{1,4}",
+                            "[0-9]{1,25}-[0-9]{1,25}",
+                            prop::sample::select(&["", "-", "1-", "a", "[", "]", " 1 ", "5-1"][..])
+                                .prop_map(str::to_string),
+                        ],
+                        1..4,
+                    ),
+                    0..3,
+                ),
+                "[a-z]{0,3}",
+            ),
+            1..5,
+        ),
+    ) {
+        let list: Vec<String> = items
+            .iter()
+            .map(|(name, groups, tail)| {
+                let groups: String = groups.iter().map(|g| format!("{name}[{}]", g.join(","))).collect();
+                format!("{name}{groups}{tail}")
+            })
+            .collect();
+        check_hostlist(&list.join(","));
+    }
+
+    /// Web config files from the real keys with odd values.
+    #[test]
+    fn structured_web_config(
+        lines in prop::collection::vec(
+            prop::sample::select(&[
+                "tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n",
+                "tls_server_config:\n  cert_file: c.pem\n",
+                "tls_server_config:\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n",
+                "tls_server_config:\n  client_auth_type: Bogus\n",
+                "tls_server_config:\n  min_version: TLS10\n  max_version: TLS13\n",
+                "tls_server_config:\n  min_version: TLS13\n  max_version: TLS12\n",
+                "tls_server_config:\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, NOPE]\n",
+                "tls_server_config:\n  curve_preferences: [X25519, CurveP256, P-999]\n",
+                "tls_server_config:\n  client_allowed_sans: [a, '', '*']\n",
+                "http_server_config:\n  http2: false\n  headers:\n    X-Frame-Options: deny\n",
+                "http_server_config:\n  headers:\n    X-Frame-Options: maybe\n    Set-Cookie: x\n",
+                "http_server_config:\n  headers:\n    Content-Security-Policy: \"a\\u0000b\"\n",
+                "basic_auth_users:\n  alice: $2y$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234\n",
+                "basic_auth_users:\n  bob: plaintext\n  '': ''\n",
+                "unknown_key: 1\n",
+                "~\n",
+                "[]\n",
+                "tls_server_config: &a {cert_file: *a}\n",
+            ][..]),
+            0..5,
+        ),
+    ) {
+        check_web_config(&lines.concat());
     }
 
     /// Random bytes spliced into a real input, with some of it cut out.
@@ -1433,7 +1558,7 @@ proptest! {
             nodes: parsed_nodes.ok().map(Arc::new),
             partitions: parsed_partitions.ok().map(Arc::new),
             diag: parsed_diag.ok().map(Arc::new),
-            controllers: None,
+            ..Default::default()
         });
     }
 

@@ -182,7 +182,17 @@ impl WebConfig {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let raw = parse_raw(&text).map_err(fail)?;
+        WebConfig::parse(path, &text)
+    }
+
+    /// Parses and validates the text of the file at `path` (which relative file
+    /// names are resolved against); reads nothing.
+    pub fn parse(path: &Path, text: &str) -> Result<WebConfig, WebConfigError> {
+        let fail = |message: String| WebConfigError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let raw = parse_raw(text).map_err(fail)?;
         WebConfig::from_raw(path, raw).map_err(fail)
     }
 
