@@ -19,7 +19,8 @@ seconds=${1:-120}
 shift || true
 all=(json_nodes json_jobs json_partitions json_diag json_ping
      text_squeue text_scontrol_nodes text_scontrol_partitions text_sdiag text_ping text_config
-     config_yaml accept_header)
+     json_licenses json_reservations text_licenses text_reservations hostlist
+     config_yaml web_config accept_header basic_auth)
 targets=("${@:-${all[@]}}")
 fixtures=../tests/fixtures/slurm-22.05
 shared=../../shared/slurm-samples
@@ -38,6 +39,11 @@ seeds_for() {
         text_sdiag) echo "$fixtures/sdiag.txt|sdiag*" ;;
         text_ping) echo "$fixtures/scontrol-ping.txt|scontrol*ping*" ;;
         text_config) echo "$fixtures/scontrol-show-config.txt|scontrol*config*" ;;
+        json_licenses) echo "$fixtures/rest-v0.0.38-licenses.json|licenses__*.json" ;;
+        json_reservations) echo "$fixtures/rest-v0.0.38-reservations.json|reservations__*.json" ;;
+        text_licenses) echo "$fixtures/scontrol-show-license.txt|scontrol*licen*" ;;
+        text_reservations) echo "$fixtures/scontrol-show-reservation.txt|scontrol*reserv*" ;;
+        web_config) echo "../deploy/web-config/*.yml|" ;;
         *) echo "|" ;;
     esac
 }
