@@ -39,4 +39,6 @@ SLURM_EXPORTER_REQUIRE_CLUSTER=1 SLURM_EXPORTER_REQUIRE_PROMTOOL=1 SLURM_EXPORTE
     cargo test --all-targets
 step "scale benchmark smoke run (S1; prints the table, asserts no timing)"
 scripts/bench.sh S1
+step "load test (CI size: 200 concurrent scrapes, a burst over the rate limit, 20 slow clients)"
+cargo run -q --example load -- --quick
 step "all tests passed"
