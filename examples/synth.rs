@@ -47,7 +47,7 @@ const CPUS: u64 = 64;
 const MEMORY_MB: u64 = 256_000;
 const NOW: i64 = 1_796_000_000;
 /// Written to `.complete` last; bump it when the generated set of files changes.
-const SYNTH_VERSION: &str = "2";
+const SYNTH_VERSION: &str = "3";
 
 struct Args {
     nodes: usize,
@@ -416,7 +416,19 @@ fn run() -> Result<(), String> {
     let nodes = nodes(&args, &mut rng);
     let jobs = jobs(&args, &mut rng);
     let io = |e: std::io::Error| e.to_string();
-    write_nodes_text(&args.out.join("scontrol-show-node.txt"), &nodes, &mut rng).map_err(io)?;
+    // The exporter runs `scontrol -d -o show node` (only -d prints GresUsed=); the
+    // synthetic nodes have no GRES, so both forms print the same lines.
+    write_nodes_text(
+        &args.out.join("scontrol-show-node-detail.txt"),
+        &nodes,
+        &mut rng,
+    )
+    .map_err(io)?;
+    std::fs::copy(
+        args.out.join("scontrol-show-node-detail.txt"),
+        args.out.join("scontrol-show-node.txt"),
+    )
+    .map_err(io)?;
     write_squeue_text(&args.out.join("squeue.txt"), &jobs).map_err(io)?;
     write_partitions_text(&args.out.join("scontrol-show-partition.txt"), args.nodes).map_err(io)?;
     for same in [
