@@ -9,9 +9,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n== %s\n' "$*"; }
 
 step "local Slurm cluster"
-# One retry from scratch: a daemon that dies during start-up (seen once on a machine
-# running six other test suites) should not fail the whole run.
-scripts/slurm-dev-cluster.sh up || { scripts/slurm-dev-cluster.sh down; scripts/slurm-dev-cluster.sh up; }
+# With accounting (slurmdbd + MariaDB): the fairshare, QOS, association and accounting
+# collectors read it. One retry from scratch: a daemon that dies during start-up (seen
+# once on a busy machine), or a lab already up without accounting, does not fail the run.
+scripts/slurm-dev-cluster.sh up --accounting ||
+    { scripts/slurm-dev-cluster.sh down; scripts/slurm-dev-cluster.sh up --accounting; }
 eval "$(scripts/slurm-dev-cluster.sh env)"
 # The workload's running jobs last 10 minutes: submit again when none runs or pends.
 if [[ -z "$(squeue -h -t running -o %i)" || -z "$(squeue -h -t pending -o %i)" ]]; then
