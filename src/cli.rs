@@ -113,6 +113,14 @@ pub fn command() -> Command {
             "Time between collections [default: 30s]",
         ))
         .arg(value_flag(
+            "collection.slow-interval",
+            "Time between reads of slow data: licenses, reservations, fairshare, QOS, associations [default: 2m]",
+        ))
+        .arg(value_flag(
+            "collection.accounting-interval",
+            "Time between reads of slurmdbd accounting data [default: 2m]",
+        ))
+        .arg(value_flag(
             "collection.timeout",
             "Hard timeout of each Slurm query [default: 20s]",
         ))
@@ -211,6 +219,8 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
             .collect()
     });
     raw.collection.interval = s("collection.interval");
+    raw.collection.slow_interval = s("collection.slow-interval");
+    raw.collection.accounting_interval = s("collection.accounting-interval");
     raw.collection.timeout = s("collection.timeout");
     raw.collection.ready_max_intervals =
         number(m, "collection.ready-max-intervals", "a whole number")?;

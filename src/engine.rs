@@ -16,7 +16,7 @@ use futures_util::future::join_all;
 use crate::collectors::{CollectorDef, Context};
 use crate::config::Config;
 use crate::exposition::{encode, Format};
-use crate::model::{DataKind, SlurmData};
+use crate::model::{DataKind, SlurmData, Tier};
 use crate::self_metrics::{CollectionStats, HttpStats, ReloadStatus};
 use crate::snapshot::{CollectorStatus, Part, Snapshot, Tail};
 use crate::source::{Fetched, Source, SourceError};
@@ -66,11 +66,10 @@ impl Shared {
         self.timing.load().interval
     }
 
-    /// Data older than this makes `/ready` fail.
-    pub fn ready_max_age(&self) -> Duration {
-        let t = self.timing.load();
+    /// Data of a collector running every `interval` older than this makes `/ready` fail.
+    pub fn ready_max_age(&self, interval: Duration) -> Duration {
         // Saturating: `--collection.interval=500000000000y` must not panic /ready.
-        t.interval.saturating_mul(t.ready_max_intervals)
+        interval.saturating_mul(self.timing.load().ready_max_intervals)
     }
 
     fn set_timing(&self, interval: Duration, ready_max_intervals: u32) {
@@ -103,6 +102,12 @@ pub struct Engine {
     source_settings: String,
     /// Whether the last snapshot exceeded the series limit (to log once per excursion).
     over_series_limit: bool,
+    /// Interval of each collection tier.
+    tiers: BTreeMap<Tier, Duration>,
+    /// When each kind of data was last asked for, and whether that succeeded.
+    attempts: BTreeMap<DataKind, (Instant, bool)>,
+    /// Last good data of the slower tiers, reused between their reads.
+    slow_data: SlurmData,
 }
 
 fn new_ticker(interval: Duration) -> tokio::time::Interval {
@@ -126,6 +131,9 @@ impl Engine {
             known_cluster: None,
             source_settings: config.source_settings(),
             over_series_limit: false,
+            tiers: BTreeMap::new(),
+            attempts: BTreeMap::new(),
+            slow_data: SlurmData::default(),
         };
         engine.apply(config)?;
         Ok(engine)
@@ -149,6 +157,16 @@ impl Engine {
             self.status.remove(removed.name);
             self.stats.collectors.remove(removed.name);
         }
+        for added in config
+            .collectors
+            .iter()
+            .filter(|c| !self.collectors.iter().any(|old| old.name == c.name))
+        {
+            // A collector switched on reads its data at once, whatever its tier.
+            for kind in added.needs {
+                self.attempts.remove(kind);
+            }
+        }
         for c in &config.collectors {
             self.stats.collectors.entry(c.name).or_default();
             self.status
@@ -159,7 +177,18 @@ impl Engine {
                     last_success_unix: None,
                     last_success: None,
                     last_error: Some("no collection yet".into()),
+                    interval: config.interval,
                 });
+        }
+        self.tiers = [Tier::Fast, Tier::Slow, Tier::Accounting]
+            .into_iter()
+            .map(|t| (t, config.tier_interval(t)))
+            .collect();
+        for c in &config.collectors {
+            let interval = self.collector_interval(c);
+            if let Some(status) = self.status.get_mut(c.name) {
+                status.interval = interval;
+            }
         }
         self.collectors = config.collectors.clone();
         self.cluster_override = config.cluster_name.clone();
@@ -222,13 +251,49 @@ impl Engine {
         kinds
     }
 
-    /// One collection: fetch, collect, publish.
+    fn tier_interval(&self, tier: Tier) -> Duration {
+        self.tiers.get(&tier).copied().unwrap_or(Duration::ZERO)
+    }
+
+    /// How often a collector runs: the longest interval among the data it reads.
+    fn collector_interval(&self, def: &CollectorDef) -> Duration {
+        def.needs
+            .iter()
+            .map(|k| self.tier_interval(k.tier()))
+            .max()
+            .unwrap_or_else(|| self.tier_interval(Tier::Fast))
+    }
+
+    /// Whether `kind` is read in this collection: fast data always; slower data when
+    /// its interval has passed (within half a fast interval, as the ticks are that
+    /// coarse) or when its last read failed.
+    fn is_due(&self, kind: DataKind, now: Instant) -> bool {
+        let tier = kind.tier();
+        if tier == Tier::Fast {
+            return true;
+        }
+        match self.attempts.get(&kind) {
+            None | Some((_, false)) => true,
+            Some((at, true)) => {
+                now.saturating_duration_since(*at) + self.tier_interval(Tier::Fast) / 2
+                    >= self.tier_interval(tier)
+            }
+        }
+    }
+
+    /// One collection: fetch what is due, run the collectors whose data was read,
+    /// publish.
     pub async fn collect_once(&mut self) {
         let cycle_started = Instant::now();
         let needed = self.needed();
+        let due: BTreeSet<DataKind> = needed
+            .iter()
+            .copied()
+            .filter(|k| self.is_due(*k, cycle_started))
+            .collect();
         let source = &self.source;
         let timeout = self.timeout;
-        let results = join_all(needed.iter().map(|kind| async move {
+        let results = join_all(due.iter().map(|kind| async move {
             let started = Instant::now();
             let result = match tokio::time::timeout(timeout, source.fetch(*kind)).await {
                 Ok(r) => r,
@@ -245,8 +310,14 @@ impl Engine {
             self.stats
                 .observe_request(self.source.name(), kind.as_str(), elapsed.as_secs_f64());
             durations.insert(kind, elapsed);
+            self.attempts.insert(kind, (cycle_started, result.is_ok()));
             match result {
-                Ok(fetched) => store(&mut data, fetched),
+                Ok(fetched) => {
+                    store(&mut data, fetched);
+                    if kind.tier() != Tier::Fast {
+                        self.slow_data.copy_kind(&data, kind);
+                    }
+                }
                 Err(e) => {
                     if e.reason() == "auth" {
                         self.stats.slurm_auth_failures += 1;
@@ -286,9 +357,17 @@ impl Engine {
             now: unix_now() as i64,
         };
 
+        for kind in needed.difference(&due) {
+            data.copy_kind(&self.slow_data, *kind);
+        }
+
         self.stats.jwt_expiry = self.source.jwt_expiry();
         for def in self.collectors.clone() {
-            self.run_collector(def, &data, &errors, &durations, &ctx);
+            // A collector whose data was not read this time keeps its series as they
+            // are (fresh, not stale: they are as new as their interval allows).
+            if def.needs.iter().any(|k| due.contains(k)) {
+                self.run_collector(def, &data, &errors, &durations, &ctx);
+            }
         }
         self.publish(cycle_started);
     }
@@ -315,6 +394,7 @@ impl Engine {
                 last_success_unix: None,
                 last_success: None,
                 last_error: None,
+                interval: Duration::ZERO,
             });
         if failures.is_empty() && def.needs.iter().all(|k| data.has(*k)) {
             let families = (def.collect)(data, ctx);

@@ -155,12 +155,12 @@ async fn health() -> impl IntoResponse {
 /// Whether the data is fresh enough to be trusted, and why not.
 pub fn readiness(shared: &Shared) -> (bool, serde_json::Value) {
     let snapshot = shared.snapshot.load();
-    let max_age = shared.ready_max_age();
     let mut problems = Vec::new();
     let collectors: Vec<serde_json::Value> = snapshot
         .collectors
         .iter()
         .map(|c| {
+            let max_age = shared.ready_max_age(c.interval);
             let age = c.last_success.map(|t| t.elapsed());
             match age {
                 None => problems.push(format!("{}: no successful collection yet", c.name)),
@@ -267,6 +267,7 @@ mod tests {
             last_success_unix: status_up.then_some(1.0),
             last_success: status_up.then(Instant::now),
             last_error: (!status_up).then(|| "squeue timed out".to_string()),
+            interval: Duration::from_secs(30),
         }];
         let text = "# HELP slurm_up x\n# TYPE slurm_up gauge\nslurm_up 1\n".to_string();
         shared.snapshot.store(Arc::new(Snapshot::new(

@@ -22,6 +22,8 @@ pub struct CollectorStatus {
     pub last_success: Option<Instant>,
     /// Error of the last attempt, when it failed.
     pub last_error: Option<String>,
+    /// How often the collector runs: the longest interval of the data it reads.
+    pub interval: std::time::Duration,
 }
 
 /// One encoded exposition, shared read-only by every scrape until the next collection.

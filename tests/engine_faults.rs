@@ -229,3 +229,75 @@ fn check_config_names_the_bad_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn slow_data_is_read_once_per_slow_interval_and_stays_fresh() {
+    let fake = FakeSlurm::new();
+    let exporter = fake.start_exporter(&[
+        "--collection.interval=1s",
+        "--collection.timeout=900ms",
+        "--collection.slow-interval=1h",
+    ]);
+    let metrics = exporter.wait_for("four collections", Duration::from_secs(10), |m| {
+        value(
+            m,
+            "slurm_exporter_collections_total",
+            &[("collector", "jobs")],
+        )
+        .unwrap_or(0.0)
+            >= 4.0
+    });
+    let calls = fake.calls();
+    let count = |prefix: &str| calls.iter().filter(|c| c.starts_with(prefix)).count();
+    assert_eq!(count("scontrol -o show license"), 1, "calls: {calls:?}");
+    assert_eq!(count("scontrol -o show reservation"), 1, "calls: {calls:?}");
+    assert!(count("sdiag") >= 4, "calls: {calls:?}");
+    let licenses = [("collector", "licenses")];
+    assert_eq!(
+        value(&metrics, "slurm_exporter_collections_total", &licenses),
+        Some(1.0)
+    );
+    // Reservations also read the nodes (fast): it runs every time, on the last reservations read.
+    let reservations = [("collector", "reservations")];
+    assert!(
+        value(&metrics, "slurm_exporter_collections_total", &reservations).unwrap_or(0.0) >= 4.0
+    );
+    for labels in [licenses, reservations] {
+        assert_eq!(
+            value(&metrics, "slurm_exporter_collector_up", &labels),
+            Some(1.0)
+        );
+    }
+    assert!(metrics.contains("slurm_license_configured{"), "{metrics}");
+    assert!(metrics.contains("slurm_reservation_"), "{metrics}");
+    // Their data is as fresh as their interval allows: /ready holds them to 3 hours.
+    let (code, body) = exporter.get("/ready");
+    assert_eq!(code, 200, "{body}");
+}
+
+#[test]
+fn slow_data_that_failed_is_read_again_at_the_next_fast_collection() {
+    let fake = FakeSlurm::new();
+    fake.set_mode("scontrol", "fail");
+    let exporter = fake.start_exporter(&[
+        "--collection.interval=1s",
+        "--collection.timeout=900ms",
+        "--collection.slow-interval=1h",
+    ]);
+    exporter.wait_for("a failed collection", Duration::from_secs(10), |m| {
+        value(
+            m,
+            "slurm_exporter_collector_up",
+            &[("collector", "licenses")],
+        ) == Some(0.0)
+    });
+    fake.set_mode("scontrol", "ok");
+    let metrics = exporter.wait_for("licenses back", Duration::from_secs(10), |m| {
+        value(
+            m,
+            "slurm_exporter_collector_up",
+            &[("collector", "licenses")],
+        ) == Some(1.0)
+    });
+    assert!(metrics.contains("slurm_license_configured{"), "{metrics}");
+}

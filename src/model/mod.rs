@@ -73,6 +73,19 @@ impl DataKind {
         DataKind::Reservations,
     ];
 
+    /// How often this data is read: fast data every `collection.interval`, slow data
+    /// (changing on an hour scale, or costly for slurmdbd) on its own longer interval.
+    pub fn tier(self) -> Tier {
+        match self {
+            DataKind::Nodes
+            | DataKind::Partitions
+            | DataKind::Jobs
+            | DataKind::Diag
+            | DataKind::Controllers => Tier::Fast,
+            DataKind::Licenses | DataKind::Reservations => Tier::Slow,
+        }
+    }
+
     /// Label value (`query`) used in self-metrics and logs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,6 +98,15 @@ impl DataKind {
             DataKind::Reservations => "reservations",
         }
     }
+}
+
+/// Collection tiers, each with its own interval (`collection.interval`,
+/// `collection.slow_interval`, `collection.accounting_interval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    Fast,
+    Slow,
+    Accounting,
 }
 
 /// Controllers as pinged, plus the cluster's identity.
@@ -116,6 +138,19 @@ impl SlurmData {
             DataKind::Controllers => self.controllers.is_some(),
             DataKind::Licenses => self.licenses.is_some(),
             DataKind::Reservations => self.reservations.is_some(),
+        }
+    }
+
+    /// Copies (shares) `from`'s data of one kind into `self`.
+    pub fn copy_kind(&mut self, from: &SlurmData, kind: DataKind) {
+        match kind {
+            DataKind::Nodes => self.nodes.clone_from(&from.nodes),
+            DataKind::Partitions => self.partitions.clone_from(&from.partitions),
+            DataKind::Jobs => self.jobs.clone_from(&from.jobs),
+            DataKind::Diag => self.diag.clone_from(&from.diag),
+            DataKind::Controllers => self.controllers.clone_from(&from.controllers),
+            DataKind::Licenses => self.licenses.clone_from(&from.licenses),
+            DataKind::Reservations => self.reservations.clone_from(&from.reservations),
         }
     }
 }

@@ -1,0 +1,198 @@
+//! Tests of configuration validation and overlay.
+
+use super::*;
+
+fn config(yaml: &str) -> Result<Config, String> {
+    let raw = RawConfig::from_yaml(yaml).map_err(|(k, m)| format!("{k}: {m}"))?;
+    Config::from_raw(raw, false).map_err(|e| e.to_string())
+}
+
+#[test]
+fn defaults() {
+    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.listen_address.port(), 10341);
+    assert_eq!(c.interval, Duration::from_secs(30));
+    assert_eq!(c.source, SourceKind::Cli);
+    assert_eq!(c.collectors.len(), collectors::ALL.len());
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let err = config("slurm:\n  sorce: cli\n").err().unwrap_or_default();
+    assert!(
+        err.contains("slurm.sorce") || err.contains("sorce"),
+        "{err}"
+    );
+    let err = config("collectors:\n  teleport: true\n")
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.contains("collectors.teleport") && err.contains("unknown collector"),
+        "{err}"
+    );
+    let err = config("slurm:\n  source: soap\n").err().unwrap_or_default();
+    assert!(err.contains("slurm.source"), "{err}");
+}
+
+#[test]
+fn rest_needs_url_and_token() {
+    let err = config("slurm:\n  source: rest\n").err().unwrap_or_default();
+    assert!(err.contains("slurm.rest_url"), "{err}");
+    let err = config("slurm:\n  source: rest\n  rest_url: http://127.0.0.1:6820\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("slurm.jwt_file"), "{err}");
+    let c =
+        config("slurm:\n  source: rest\n  rest_url: unix:///run/slurmrestd.sock\n  jwt_file: /t\n");
+    assert!(matches!(
+        c.map(|c| c.rest_endpoint),
+        Ok(Some(RestEndpoint::Unix { .. }))
+    ));
+}
+
+#[test]
+fn hash_changes_with_the_effective_config() {
+    let a = config("").unwrap_or_else(|e| panic!("{e}"));
+    let b = config("collectors:\n  jobs: false\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        a.hash(),
+        config("").unwrap_or_else(|e| panic!("{e}")).hash()
+    );
+    assert_ne!(a.hash(), b.hash());
+    assert_eq!(a.hash().len(), 16);
+}
+
+#[test]
+fn jwt_minting() {
+    let c = config("slurm:\n  source: rest\n  rest_url: http://h:1\n  jwt_mint_lifespan: 1h\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.jwt_mint_lifespan, Some(Duration::from_secs(3600)));
+    let err = config("slurm:\n  jwt_mint_lifespan: 10s\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("slurm.jwt_mint_lifespan"), "{err}");
+    let err = config("slurm:\n  jwt_file: /t\n  jwt_mint_lifespan: 1h\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("not both"), "{err}");
+}
+
+#[test]
+fn cli_json_queries() {
+    let c = config("slurm:\n  cli_json: [jobs, nodes]\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.cli_json, vec![JsonQuery::Jobs, JsonQuery::Nodes]);
+    let err = config("slurm:\n  cli_json: [diag]\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("slurm.cli_json"), "{err}");
+}
+
+#[test]
+fn timeout_not_longer_than_interval() {
+    let err = config("collection:\n  interval: 10s\n  timeout: 1m\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("collection.timeout"), "{err}");
+    let err = config("collection:\n  interval: soon\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("collection.interval"), "{err}");
+}
+
+#[test]
+fn web_settings() {
+    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.web.config_file.is_none() && c.web.health_unauthenticated);
+    assert_eq!(c.web.max_concurrent_requests, 32);
+    assert_eq!((c.web.rate_limit, c.web.rate_limit_burst), (10.0, 20));
+    assert_eq!(c.web.header_read_timeout, Duration::from_secs(10));
+    let c = config(
+        "web:\n  health_unauthenticated: false\n  max_concurrent_requests: 4\n  rate_limit: 0\n  rate_limit_burst: 0\n  header_read_timeout: 2s\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.web.health_unauthenticated);
+    assert_eq!(c.web.max_concurrent_requests, 4);
+    assert_eq!(c.web.rate_limit, 0.0);
+    assert_eq!(c.web.header_read_timeout, Duration::from_secs(2));
+    for (yaml, key) in [
+        (
+            "web:\n  max_concurrent_requests: 0\n",
+            "web.max_concurrent_requests",
+        ),
+        ("web:\n  rate_limit: -1\n", "web.rate_limit"),
+        ("web:\n  rate_limit_burst: 0\n", "web.rate_limit_burst"),
+        (
+            "web:\n  header_read_timeout: never\n",
+            "web.header_read_timeout",
+        ),
+        (
+            "web:\n  config_file: /nonexistent/web.yml\n",
+            "web.config_file",
+        ),
+        ("web:\n  config_fil: x\n", "config_fil"),
+    ] {
+        let err = config(yaml).err().unwrap_or_default();
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+}
+
+#[test]
+fn web_config_file_is_validated() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("web.yml");
+    std::fs::write(&path, "basic_auth_users:\n  alice: plaintext\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let yaml = format!("web:\n  config_file: {}\n", path.display());
+    let err = config(&yaml).err().unwrap_or_default();
+    assert!(
+        err.contains("web.config_file") && err.contains("basic_auth_users.alice"),
+        "{err}"
+    );
+    std::fs::write(
+        &path,
+        "tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let err = config(&yaml).err().unwrap_or_default();
+    assert!(err.contains("c.pem"), "{err}");
+    std::fs::write(&path, "http_server_config:\n  http2: false\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = config(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.web.config_file.as_deref(), Some(path.as_path()));
+}
+
+#[test]
+fn flags_win_over_file() {
+    let file =
+        RawConfig::from_yaml("web:\n  listen_address: ':9000'\ncollectors:\n  jobs: false\n")
+            .unwrap_or_default();
+    let mut flags = RawConfig::default();
+    flags.web.listen_address = Some("127.0.0.1:9100".into());
+    flags.collectors.insert("nodes".into(), false);
+    let c = Config::from_raw(file.overlay(flags), false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.listen_address.port(), 9100);
+    assert!(!c.collector_enabled("jobs"));
+    assert!(!c.collector_enabled("nodes"));
+    assert!(c.collector_enabled("scheduler"));
+}
+
+#[test]
+fn slower_tiers_default_to_two_minutes_and_never_run_faster_than_the_fast_tier() {
+    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.slow_interval, Duration::from_secs(120));
+    assert_eq!(c.accounting_interval, Duration::from_secs(120));
+    let c = config("collection:\n  interval: 5m\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.slow_interval, Duration::from_secs(300));
+    assert_eq!(c.tier_interval(Tier::Accounting), Duration::from_secs(300));
+    let c = config("collection:\n  slow_interval: 10m\n  accounting_interval: 1h\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.tier_interval(Tier::Slow), Duration::from_secs(600));
+    assert_eq!(c.tier_interval(Tier::Accounting), Duration::from_secs(3600));
+    let err = config("collection:\n  interval: 1m\n  slow_interval: 30s\n")
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.contains("collection.slow_interval") && err.contains("shorter"),
+        "{err}"
+    );
+}
