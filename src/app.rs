@@ -47,7 +47,7 @@ pub async fn run(
         address = %listener.local_addr()?,
         tls = web.current().tls.is_some(),
         basic_auth = web.current().auth.is_some(),
-        source = ?config.source,
+        clusters = config.clusters.iter().map(|c| format!("{}:{:?}", c.name.as_deref().unwrap_or("(ClusterName)"), c.source)).collect::<Vec<_>>().join(",").as_str(),
         interval = %humantime::format_duration(config.interval),
         collectors = config.collectors.iter().map(|c| c.name).collect::<Vec<_>>().join(",").as_str(),
         "slurm-exporter listening"

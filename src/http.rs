@@ -163,9 +163,13 @@ pub fn readiness(shared: &Shared) -> (bool, serde_json::Value) {
             let max_age = shared.ready_max_age(c.interval);
             let age = c.last_success.map(|t| t.elapsed());
             match age {
-                None => problems.push(format!("{}: no successful collection yet", c.name)),
+                None => problems.push(format!(
+                    "{}/{}: no successful collection yet",
+                    c.cluster, c.name
+                )),
                 Some(a) if a > max_age => problems.push(format!(
-                    "{}: last success {:.0}s ago (limit {}s)",
+                    "{}/{}: last success {:.0}s ago (limit {}s)",
+                    c.cluster,
                     c.name,
                     a.as_secs_f64(),
                     max_age.as_secs()
@@ -173,6 +177,7 @@ pub fn readiness(shared: &Shared) -> (bool, serde_json::Value) {
                 _ => {}
             }
             serde_json::json!({
+                "cluster": c.cluster,
                 "collector": c.name,
                 "up": c.up,
                 "last_success_age_seconds": age.map(|a| a.as_secs_f64()),
@@ -216,7 +221,8 @@ async fn landing(State(shared): State<Arc<Shared>>) -> Html<String> {
             .map(|t| format!("{:.0}s ago", t.elapsed().as_secs_f64()))
             .unwrap_or_else(|| "never".to_string());
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            html_escape(&c.cluster),
             c.name,
             if c.up { "up" } else { "down" },
             age,
@@ -228,7 +234,7 @@ async fn landing(State(shared): State<Arc<Shared>>) -> Html<String> {
          <h1>slurm-exporter {version}</h1>\n\
          <p><a href=\"/metrics\">Metrics</a> · <a href=\"/health\">Health</a> · <a href=\"/ready\">Readiness</a></p>\n\
          <p>Collection interval {interval}s; {series} series in the last snapshot.</p>\n\
-         <table border=\"1\"><tr><th>Collector</th><th>Status</th><th>Last success</th><th>Last error</th></tr>\n{rows}</table>\n\
+         <table border=\"1\"><tr><th>Cluster</th><th>Collector</th><th>Status</th><th>Last success</th><th>Last error</th></tr>\n{rows}</table>\n\
          </body></html>\n",
         version = env!("CARGO_PKG_VERSION"),
         interval = shared.interval().as_secs(),
@@ -263,6 +269,7 @@ mod tests {
         let shared = Arc::new(shared);
         let collectors = vec![CollectorStatus {
             name: "jobs",
+            cluster: "lab".to_string(),
             up: status_up,
             last_success_unix: status_up.then_some(1.0),
             last_success: status_up.then(Instant::now),

@@ -12,6 +12,7 @@ pub mod app;
 pub mod cli;
 pub mod collectors;
 pub mod config;
+pub mod encoded;
 pub mod engine;
 pub mod exposition;
 pub mod http;

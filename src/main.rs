@@ -25,9 +25,17 @@ fn main() -> ExitCode {
             match RawConfig::from_file(&file).and_then(|raw| Config::from_raw(raw, jwt_in_env)) {
                 Ok(c) => {
                     println!(
-                        "{}: OK (source {:?}, interval {}, collectors {})",
+                        "{}: OK (clusters {}, interval {}, collectors {})",
                         file.display(),
-                        c.source,
+                        c.clusters
+                            .iter()
+                            .map(|c| format!(
+                                "{}:{:?}",
+                                c.name.as_deref().unwrap_or("(ClusterName)"),
+                                c.source
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(","),
                         humantime::format_duration(c.interval),
                         c.collectors
                             .iter()

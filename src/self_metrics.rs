@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::exposition::{Family, Histogram, DURATION_BUCKETS};
+use crate::exposition::{Family, Histogram, Labels, DURATION_BUCKETS};
 use crate::source::ERROR_REASONS;
 
 /// Counters and state of one collector.
@@ -29,9 +29,9 @@ impl Default for CollectorStats {
     }
 }
 
-/// Metrics of the collection side, owned by the collection loop.
+/// Metrics of one cluster's collections.
 #[derive(Debug, Default)]
-pub struct CollectionStats {
+pub struct ClusterStats {
     pub collectors: BTreeMap<&'static str, CollectorStats>,
     /// (source, query) → request durations.
     pub requests: BTreeMap<(&'static str, &'static str), Histogram>,
@@ -39,13 +39,9 @@ pub struct CollectionStats {
     pub slurm_auth_failures: u64,
     /// Expiry of the JWT in use (REST source), seconds since the epoch.
     pub jwt_expiry: Option<i64>,
-    /// The configured soft limit of series per snapshot.
-    pub series_limit: u64,
-    /// Wall time of the last whole collection (queries, collectors, encoding, gzip).
-    pub last_cycle_seconds: Option<f64>,
 }
 
-impl CollectionStats {
+impl ClusterStats {
     pub fn observe_request(&mut self, source: &'static str, query: &'static str, seconds: f64) {
         self.requests
             .entry((source, query))
@@ -53,24 +49,13 @@ impl CollectionStats {
             .observe(seconds);
     }
 
-    /// Families for the snapshot; `series` is the number of series of everything else.
-    pub fn families(&self, series: usize) -> Vec<Family> {
-        let mut build = Family::gauge(
-            "slurm_exporter_build_info",
-            "Version of slurm-exporter, value 1",
-        );
-        build.push(
-            vec![
-                ("version", env!("CARGO_PKG_VERSION").to_string()),
-                (
-                    "rustc",
-                    option_env!("SLURM_EXPORTER_RUSTC")
-                        .unwrap_or("unknown")
-                        .to_string(),
-                ),
-            ],
-            1.0,
-        );
+    /// This cluster's families, every series labelled `cluster`.
+    fn families(&self, cluster: &str) -> Vec<Family> {
+        let with = |extra: &[(&'static str, &str)]| -> Labels {
+            let mut labels = vec![("cluster", cluster.to_string())];
+            labels.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            labels
+        };
         let mut up = Family::gauge(
             "slurm_exporter_collector_up",
             "1 when the collector's last collection succeeded, 0 when it failed (its last good series are then served as stale)",
@@ -92,17 +77,11 @@ impl CollectionStats {
             "Time a collector's collection took, Slurm queries included",
         );
         for (name, s) in &self.collectors {
-            let labels = vec![("collector", name.to_string())];
+            let labels = with(&[("collector", name)]);
             up.push(labels.clone(), if s.up { 1.0 } else { 0.0 });
             total.push(labels.clone(), s.collections as f64);
             for (reason, n) in &s.errors {
-                errors.push(
-                    vec![
-                        ("collector", name.to_string()),
-                        ("reason", reason.to_string()),
-                    ],
-                    *n as f64,
-                );
+                errors.push(with(&[("collector", name), ("reason", reason)]), *n as f64);
             }
             last.push_opt(labels.clone(), s.last_success_unix);
             duration.push_histogram(labels, &s.duration);
@@ -112,29 +91,67 @@ impl CollectionStats {
             "Duration of requests to Slurm (commands or REST calls) by source and query",
         );
         for ((source, query), h) in &self.requests {
-            requests.push_histogram(
-                vec![("source", source.to_string()), ("query", query.to_string())],
-                h,
-            );
+            requests.push_histogram(with(&[("source", source), ("query", query)]), h);
         }
         let mut auth = Family::counter(
             "slurm_exporter_slurm_auth_failures",
             "Requests to Slurm rejected for authentication (JWT expired, malformed or refused)",
         );
-        auth.push(vec![], self.slurm_auth_failures as f64);
+        auth.push(with(&[]), self.slurm_auth_failures as f64);
         let mut jwt = Family::gauge(
             "slurm_exporter_jwt_expiry_timestamp_seconds",
             "When the JWT used for slurmrestd expires (REST source only)",
         );
-        jwt.push_opt(vec![], self.jwt_expiry.map(|e| e as f64));
+        jwt.push_opt(with(&[]), self.jwt_expiry.map(|e| e as f64));
+        vec![up, total, errors, last, duration, requests, auth, jwt]
+    }
+}
+
+/// Process-wide metrics of the collection side, owned by the collection loop.
+#[derive(Debug, Default)]
+pub struct CollectionStats {
+    /// The configured soft limit of series per snapshot.
+    pub series_limit: u64,
+    /// Wall time of the last whole collection (queries, collectors, encoding, gzip).
+    pub last_cycle_seconds: Option<f64>,
+}
+
+impl CollectionStats {
+    /// Families for the snapshot: the process-wide ones and each cluster's (by
+    /// label); `series` is the number of series of everything else.
+    pub fn families(&self, series: usize, clusters: &[(&str, &ClusterStats)]) -> Vec<Family> {
+        let mut build = Family::gauge(
+            "slurm_exporter_build_info",
+            "Version of slurm-exporter, value 1",
+        );
+        build.push(
+            vec![
+                ("version", env!("CARGO_PKG_VERSION").to_string()),
+                (
+                    "rustc",
+                    option_env!("SLURM_EXPORTER_RUSTC")
+                        .unwrap_or("unknown")
+                        .to_string(),
+                ),
+            ],
+            1.0,
+        );
         let mut cycle = Family::gauge(
             "slurm_exporter_last_collection_duration_seconds",
             "Wall time of the previous whole collection: Slurm queries, collectors, encoding and compression",
         );
         cycle.push_opt(vec![], self.last_cycle_seconds);
-        let mut families = vec![
-            cycle, build, up, total, errors, last, duration, requests, auth, jwt,
-        ];
+        let mut families = vec![cycle, build];
+        let mut per_cluster: Vec<Family> = Vec::new();
+        for (label, stats) in clusters {
+            for family in stats.families(label) {
+                match per_cluster.iter_mut().find(|f| f.name == family.name) {
+                    Some(f) => f.samples.extend(family.samples),
+                    None => per_cluster.push(family),
+                }
+            }
+        }
+        families.extend(per_cluster);
         let own: usize = families.iter().map(Family::series).sum();
         let mut series_family = Family::gauge(
             "slurm_exporter_snapshot_series",

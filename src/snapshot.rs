@@ -14,6 +14,8 @@ use crate::exposition::Format;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectorStatus {
     pub name: &'static str,
+    /// The `cluster` label of the cluster it collects.
+    pub cluster: String,
     /// Whether the last attempt succeeded.
     pub up: bool,
     /// Last success, seconds since the epoch.
@@ -53,19 +55,20 @@ pub struct Part {
 }
 
 impl Part {
-    pub fn new(plain: String) -> Part {
+    pub fn new(plain: impl Into<Bytes>) -> Part {
+        let plain: Bytes = plain.into();
         let mut crc = crc32fast::Hasher::new();
-        crc.update(plain.as_bytes());
+        crc.update(&plain);
         let mut encoder = DeflateEncoder::new(
             Vec::with_capacity(plain.len() / 8 + 64),
             Compression::new(3),
         );
         // Writing to a Vec cannot fail; flush() ends the data with a sync flush.
-        let _ = encoder.write_all(plain.as_bytes());
+        let _ = encoder.write_all(&plain);
         let _ = encoder.flush();
         let deflate = Bytes::from(std::mem::take(encoder.get_mut()));
         Part {
-            plain: Bytes::from(plain),
+            plain,
             deflate,
             crc,
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use slurm_exporter::collectors::{self, Context};
 use slurm_exporter::exposition::{Family, MetricType};
 use slurm_exporter::model::*;
-use slurm_exporter::self_metrics::{CollectionStats, HttpStats};
+use slurm_exporter::self_metrics::{ClusterStats, CollectionStats, HttpStats};
 
 const BEGIN: &str = "<!-- BEGIN GENERATED: metric table -->";
 const END: &str = "<!-- END GENERATED -->";
@@ -115,15 +115,17 @@ fn rows() -> Vec<String> {
         .iter()
         .map(|c| (format!("collector `{}`", c.name), (c.collect)(&data, &ctx)))
         .collect();
-    let mut stats = CollectionStats::default();
-    stats.collectors.entry("nodes").or_default();
-    stats.observe_request("cli", "nodes", 0.1);
+    let stats = CollectionStats::default();
+    let mut cluster = ClusterStats::default();
+    cluster.collectors.entry("nodes").or_default();
+    cluster.observe_request("cli", "nodes", 0.1);
+    cluster.jwt_expiry = Some(2_000_000_000);
     let mut http = HttpStats::default();
     http.observe("metrics", 200, 0.1);
     // Present only with TLS and a web config file.
     http.tls_cert_expiry_unix = Some(2e9);
     http.web_config_reload_ok = Some(true);
-    let mut own = stats.families(0);
+    let mut own = stats.families(0, &[("lab", &cluster)]);
     own.extend(http.families());
     own.extend(slurm_exporter::self_metrics::ReloadStatus::default().families());
     sections.push(("exporter itself".into(), own));

@@ -11,6 +11,9 @@ use serde::Deserialize;
 use crate::collectors::{self, CollectorDef};
 use crate::model::Tier;
 
+mod cluster;
+pub use cluster::{clusters_from_raw, ClusterConfig};
+
 /// A configuration problem, naming the key and why it is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -102,6 +105,8 @@ pub struct RawConfig {
     pub web: RawWeb,
     #[serde(default)]
     pub slurm: RawSlurm,
+    /// Several clusters read by one process; each entry inherits from `slurm`.
+    pub clusters: Option<Vec<RawSlurm>>,
     #[serde(default)]
     pub collection: RawCollection,
     /// Collector name → enabled.
@@ -136,6 +141,8 @@ pub struct RawSlurm {
     pub cluster_name: Option<String>,
     /// Directory holding the Slurm commands; default: found on PATH.
     pub bin_dir: Option<PathBuf>,
+    /// `SLURM_CONF` for the commands (CLI source), to read another cluster.
+    pub slurm_conf: Option<PathBuf>,
     /// Queries the CLI source reads through `--json` instead of text (`jobs`, `nodes`).
     pub cli_json: Option<Vec<String>>,
     /// Mint the JWT with `scontrol token lifespan=…` instead of reading it; the
@@ -211,14 +218,6 @@ impl RawConfig {
             web.rate_limit,
             web.rate_limit_burst,
             web.header_read_timeout,
-            slurm.source,
-            slurm.rest_url,
-            slurm.jwt_file,
-            slurm.user,
-            slurm.cluster_name,
-            slurm.bin_dir,
-            slurm.cli_json,
-            slurm.jwt_mint_lifespan,
             collection.interval,
             collection.slow_interval,
             collection.accounting_interval,
@@ -229,6 +228,33 @@ impl RawConfig {
             log.format
         );
         self.collectors.extend(other.collectors);
+        self.slurm = self.slurm.overlay(other.slurm);
+        if other.clusters.is_some() {
+            self.clusters = other.clusters;
+        }
+        self
+    }
+}
+
+impl RawSlurm {
+    /// Overlays `other` on `self`: values set in `other` win.
+    pub fn overlay(mut self, other: RawSlurm) -> RawSlurm {
+        macro_rules! take {
+            ($($field:ident),*) => {
+                $( if other.$field.is_some() { self.$field = other.$field; } )*
+            };
+        }
+        take!(
+            source,
+            rest_url,
+            jwt_file,
+            user,
+            cluster_name,
+            bin_dir,
+            slurm_conf,
+            cli_json,
+            jwt_mint_lifespan
+        );
         self
     }
 }
@@ -315,16 +341,8 @@ impl WebSettings {
 pub struct Config {
     pub listen_address: SocketAddr,
     pub web: WebSettings,
-    pub source: SourceKind,
-    pub rest_endpoint: Option<RestEndpoint>,
-    pub jwt_file: Option<PathBuf>,
-    pub user: Option<String>,
-    pub cluster_name: Option<String>,
-    pub bin_dir: Option<PathBuf>,
-    /// CLI queries read as JSON instead of text.
-    pub cli_json: Vec<JsonQuery>,
-    /// Lifespan of tokens minted with `scontrol token` (REST source), when minting.
-    pub jwt_mint_lifespan: Option<Duration>,
+    /// The clusters read (one unless `clusters:` lists several).
+    pub clusters: Vec<ClusterConfig>,
     /// Interval of the fast tier (nodes, jobs, partitions, sdiag, ping).
     pub interval: Duration,
     pub slow_interval: Duration,
@@ -394,47 +412,7 @@ impl Config {
                 "must be at least 1",
             ));
         }
-        let source = raw.slurm.source.unwrap_or(SourceKind::Cli);
-        let rest_endpoint = raw
-            .slurm
-            .rest_url
-            .as_deref()
-            .map(parse_rest_url)
-            .transpose()?;
-        let jwt_mint_lifespan = parse_duration(
-            "slurm.jwt_mint_lifespan",
-            raw.slurm.jwt_mint_lifespan.as_deref(),
-        )?;
-        if let Some(lifespan) = jwt_mint_lifespan {
-            if lifespan < Duration::from_secs(60) {
-                return Err(invalid("slurm.jwt_mint_lifespan", "must be at least 1m"));
-            }
-            if raw.slurm.jwt_file.is_some() {
-                return Err(invalid(
-                    "slurm.jwt_mint_lifespan",
-                    "set either slurm.jwt_file or slurm.jwt_mint_lifespan, not both",
-                ));
-            }
-        }
-        if source == SourceKind::Rest {
-            if rest_endpoint.is_none() {
-                return Err(invalid(
-                    "slurm.rest_url",
-                    "required when slurm.source is rest",
-                ));
-            }
-            if raw.slurm.jwt_file.is_none() && !jwt_in_env && jwt_mint_lifespan.is_none() {
-                return Err(invalid(
-                    "slurm.jwt_file",
-                    "the rest source needs a token: set slurm.jwt_file, slurm.jwt_mint_lifespan or the SLURM_JWT environment variable",
-                ));
-            }
-        }
-        if let Some(name) = &raw.slurm.cluster_name {
-            if name.trim().is_empty() {
-                return Err(invalid("slurm.cluster_name", "must not be empty"));
-            }
-        }
+        let clusters = clusters_from_raw(&raw.slurm, raw.clusters.as_deref(), jwt_in_env)?;
         for name in raw.collectors.keys() {
             if collectors::find(name).is_none() {
                 let known: Vec<&str> = collectors::ALL.iter().map(|c| c.name).collect();
@@ -442,19 +420,6 @@ impl Config {
                     &format!("collectors.{name}"),
                     format!("unknown collector (known: {})", known.join(", ")),
                 ));
-            }
-        }
-        let mut cli_json = Vec::new();
-        for q in raw.slurm.cli_json.iter().flatten() {
-            match q.trim() {
-                "jobs" => cli_json.push(JsonQuery::Jobs),
-                "nodes" => cli_json.push(JsonQuery::Nodes),
-                other => {
-                    return Err(invalid(
-                        "slurm.cli_json",
-                        format!("`{other}`: only jobs and nodes can be read as JSON"),
-                    ))
-                }
             }
         }
         let enabled = collectors::ALL
@@ -476,14 +441,7 @@ impl Config {
         Ok(Config {
             listen_address,
             web,
-            source,
-            rest_endpoint,
-            jwt_file: raw.slurm.jwt_file,
-            user: raw.slurm.user,
-            cluster_name: raw.slurm.cluster_name,
-            bin_dir: raw.slurm.bin_dir,
-            cli_json,
-            jwt_mint_lifespan,
+            clusters,
             interval,
             slow_interval,
             accounting_interval,
@@ -509,22 +467,6 @@ impl Config {
         self.collectors.iter().any(|c| c.name == name)
     }
 
-    /// Everything the source is built from; a reload rebuilds the source only when
-    /// this changes.
-    pub fn source_settings(&self) -> String {
-        format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-            self.source,
-            self.rest_endpoint,
-            self.jwt_file,
-            self.jwt_mint_lifespan,
-            self.user,
-            self.bin_dir,
-            self.cli_json,
-            self.timeout
-        )
-    }
-
     /// Hash of the effective configuration (first 16 hex digits of SHA-256 over a
     /// canonical rendering; no secret is part of it, only file paths).
     pub fn hash(&self) -> String {
@@ -532,8 +474,12 @@ impl Config {
         let canonical = format!(
             "listen={}|{}|cluster={:?}|interval={:?}/{:?}/{:?}|ready={}|series_limit={}|collectors={}|log={}/{:?}",
             self.listen_address,
-            self.source_settings(),
-            self.cluster_name,
+            self.clusters
+                .iter()
+                .map(ClusterConfig::source_settings)
+                .collect::<Vec<_>>()
+                .join(";"),
+            self.clusters.iter().map(|c| &c.name).collect::<Vec<_>>(),
             self.interval,
             self.slow_interval,
             self.accounting_interval,

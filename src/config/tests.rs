@@ -12,7 +12,7 @@ fn defaults() {
     let c = config("").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.listen_address.port(), 10341);
     assert_eq!(c.interval, Duration::from_secs(30));
-    assert_eq!(c.source, SourceKind::Cli);
+    assert_eq!(c.clusters[0].source, SourceKind::Cli);
     assert_eq!(c.collectors.len(), collectors::ALL.len());
 }
 
@@ -45,7 +45,7 @@ fn rest_needs_url_and_token() {
     let c =
         config("slurm:\n  source: rest\n  rest_url: unix:///run/slurmrestd.sock\n  jwt_file: /t\n");
     assert!(matches!(
-        c.map(|c| c.rest_endpoint),
+        c.map(|c| c.clusters[0].rest_endpoint.clone()),
         Ok(Some(RestEndpoint::Unix { .. }))
     ));
 }
@@ -66,7 +66,10 @@ fn hash_changes_with_the_effective_config() {
 fn jwt_minting() {
     let c = config("slurm:\n  source: rest\n  rest_url: http://h:1\n  jwt_mint_lifespan: 1h\n")
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.jwt_mint_lifespan, Some(Duration::from_secs(3600)));
+    assert_eq!(
+        c.clusters[0].jwt_mint_lifespan,
+        Some(Duration::from_secs(3600))
+    );
     let err = config("slurm:\n  jwt_mint_lifespan: 10s\n")
         .err()
         .unwrap_or_default();
@@ -80,7 +83,10 @@ fn jwt_minting() {
 #[test]
 fn cli_json_queries() {
     let c = config("slurm:\n  cli_json: [jobs, nodes]\n").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.cli_json, vec![JsonQuery::Jobs, JsonQuery::Nodes]);
+    assert_eq!(
+        c.clusters[0].cli_json,
+        vec![JsonQuery::Jobs, JsonQuery::Nodes]
+    );
     let err = config("slurm:\n  cli_json: [diag]\n")
         .err()
         .unwrap_or_default();
@@ -195,4 +201,41 @@ fn slower_tiers_default_to_two_minutes_and_never_run_faster_than_the_fast_tier()
         err.contains("collection.slow_interval") && err.contains("shorter"),
         "{err}"
     );
+}
+
+#[test]
+fn clusters_inherit_from_slurm_and_need_distinct_names() {
+    let c = config(
+        "slurm:\n  source: cli\n  bin_dir: /opt/slurm/bin\nclusters:\n  - cluster_name: alpha\n  - cluster_name: beta\n    slurm_conf: /etc/slurm-beta/slurm.conf\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.clusters.len(), 2);
+    assert_eq!(c.clusters[0].name.as_deref(), Some("alpha"));
+    assert_eq!(
+        c.clusters[1].bin_dir.as_deref(),
+        Some(Path::new("/opt/slurm/bin"))
+    );
+    assert_eq!(
+        c.clusters[1].slurm_conf.as_deref(),
+        Some(Path::new("/etc/slurm-beta/slurm.conf"))
+    );
+    assert_eq!(c.clusters[0].slurm_conf, None);
+
+    let err = config("clusters:\n  - cluster_name: a\n  - source: cli\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("clusters[1].cluster_name"), "{err}");
+    let err = config("clusters:\n  - cluster_name: a\n  - cluster_name: a\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("listed twice"), "{err}");
+    let err = config("clusters:\n  - cluster_name: a\n    source: rest\n  - cluster_name: b\n")
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("clusters[0].rest_url"), "{err}");
+    let err = config("clusters: []\n").err().unwrap_or_default();
+    assert!(err.contains("clusters"), "{err}");
+    // One entry needs no name: it is Slurm's ClusterName.
+    let c = config("clusters:\n  - source: cli\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.clusters[0].name, None);
 }

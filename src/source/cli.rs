@@ -20,6 +20,8 @@ pub struct CliSource {
     bin_dir: Option<PathBuf>,
     timeout: Duration,
     json: Vec<JsonQuery>,
+    /// `SLURM_CONF` of the commands, to read a cluster other than this host's.
+    slurm_conf: Option<PathBuf>,
     /// Set once `scontrol` turned out to lack `--json` (22.05): use `sinfo --json`.
     nodes_json_via_sinfo: AtomicBool,
     /// The last controller answer, to name the controllers (and keep the cluster
@@ -28,11 +30,17 @@ pub struct CliSource {
 }
 
 impl CliSource {
-    pub fn new(bin_dir: Option<PathBuf>, timeout: Duration, json: Vec<JsonQuery>) -> CliSource {
+    pub fn new(
+        bin_dir: Option<PathBuf>,
+        timeout: Duration,
+        json: Vec<JsonQuery>,
+        slurm_conf: Option<PathBuf>,
+    ) -> CliSource {
         CliSource {
             bin_dir,
             timeout,
             json,
+            slurm_conf,
             nodes_json_via_sinfo: AtomicBool::new(false),
             last_controllers: Mutex::new(None),
         }
@@ -48,6 +56,7 @@ impl CliSource {
             args: args.iter().map(|a| a.to_string()).collect(),
             timeout: self.timeout,
             accept_failure_exit: false,
+            slurm_conf: self.slurm_conf.clone(),
         }
     }
 

@@ -51,6 +51,8 @@ pub struct CommandSpec {
     /// Accept a non-zero exit when the output parsed (`scontrol ping` exits 1
     /// when a controller is down but still says which).
     pub accept_failure_exit: bool,
+    /// `SLURM_CONF` for the command; `None`: inherited.
+    pub slurm_conf: Option<PathBuf>,
 }
 
 impl CommandSpec {
@@ -86,8 +88,11 @@ where
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .env("SLURM_TIME_FORMAT", "%s")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        .env("LC_ALL", "C");
+    if let Some(conf) = &spec.slurm_conf {
+        cmd.env("SLURM_CONF", conf);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -177,6 +182,7 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             timeout: Duration::from_millis(timeout_ms),
             accept_failure_exit: false,
+            slurm_conf: None,
         }
     }
 

@@ -60,15 +60,19 @@ pub enum Source {
 }
 
 impl Source {
-    /// Builds the source `config` asks for.
-    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Source> {
+    /// Builds the source `config` asks for; `timeout` bounds each query.
+    pub fn from_config(
+        config: &crate::config::ClusterConfig,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Source> {
         use crate::config::SourceKind;
         use anyhow::Context as _;
         match config.source {
             SourceKind::Cli => Ok(Source::Cli(cli::CliSource::new(
                 config.bin_dir.clone(),
-                config.timeout,
+                timeout,
                 config.cli_json.clone(),
+                config.slurm_conf.clone(),
             ))),
             SourceKind::Rest => {
                 let endpoint = config
@@ -81,7 +85,7 @@ impl Source {
                         config.bin_dir.clone(),
                         config.user.clone(),
                         lifespan,
-                        config.timeout,
+                        timeout,
                     ),
                     (None, None) => rest::TokenSource::Value(
                         std::env::var("SLURM_JWT")

@@ -109,6 +109,7 @@ impl Minter {
             args,
             timeout: self.timeout,
             accept_failure_exit: false,
+            slurm_conf: None,
         };
         let token = super::command::run(&spec, |r| {
             let mut text = String::new();

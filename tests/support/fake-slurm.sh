@@ -10,6 +10,8 @@ name=$(basename "$0")
 state=${FAKE_SLURM_STATE:?FAKE_SLURM_STATE not set}
 fixtures=${FAKE_SLURM_FIXTURES:?FAKE_SLURM_FIXTURES not set}
 echo "$name $*" >> "$state/calls"
+# The SLURM_CONF each call ran with (multi-cluster tests check it is passed on).
+echo "$name ${SLURM_CONF:-}" >> "$state/slurm_conf"
 mode=ok
 [ -f "$state/mode-$name" ] && mode=$(cat "$state/mode-$name")
 case $mode in

@@ -1,0 +1,318 @@
+//! One cluster's side of a collection: its source, what of its data is due, the
+//! collectors run on that data, and the last good encoded output of each collector
+//! (served, marked stale, while the collector fails).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use crate::collectors::{CollectorDef, Context};
+use crate::config::ClusterConfig;
+use crate::encoded::Encoded;
+use crate::exposition::Format;
+use crate::model::{DataKind, SlurmData, Tier};
+use crate::self_metrics::ClusterStats;
+use crate::snapshot::CollectorStatus;
+use crate::source::{Fetched, Source, SourceError};
+
+use super::{store, unix_now, Tiers};
+
+/// The last good output of one collector for one cluster.
+pub struct Segment {
+    pub text: Encoded,
+    pub openmetrics: Encoded,
+    pub series: usize,
+}
+
+/// A cluster being collected.
+pub struct ClusterRun {
+    pub config: ClusterConfig,
+    source: Source,
+    /// What the source was built from (with the timeout), to rebuild it only on change.
+    source_settings: String,
+    /// The cluster's name as Slurm reports it (`ClusterName`), once known.
+    known_name: Option<String>,
+    /// When each kind of data was last asked for, and whether that succeeded.
+    attempts: BTreeMap<DataKind, (Instant, bool)>,
+    /// Last good data of the slower tiers, reused between their reads.
+    slow_data: SlurmData,
+    pub segments: BTreeMap<&'static str, Segment>,
+    pub status: BTreeMap<&'static str, CollectorStatus>,
+    pub stats: ClusterStats,
+}
+
+fn settings(config: &ClusterConfig, timeout: Duration) -> String {
+    format!("{}|{:?}", config.source_settings(), timeout)
+}
+
+impl ClusterRun {
+    pub fn new(config: ClusterConfig, timeout: Duration) -> anyhow::Result<ClusterRun> {
+        Ok(ClusterRun {
+            source: Source::from_config(&config, timeout)?,
+            source_settings: settings(&config, timeout),
+            config,
+            known_name: None,
+            attempts: BTreeMap::new(),
+            slow_data: SlurmData::default(),
+            segments: BTreeMap::new(),
+            status: BTreeMap::new(),
+            stats: ClusterStats::default(),
+        })
+    }
+
+    /// Takes a new configuration of the same cluster; the source is rebuilt only
+    /// when its settings changed.
+    pub fn reconfigure(&mut self, config: ClusterConfig, timeout: Duration) -> anyhow::Result<()> {
+        let new_settings = settings(&config, timeout);
+        if new_settings != self.source_settings {
+            self.source = Source::from_config(&config, timeout)?;
+            self.source_settings = new_settings;
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    /// Value of the `cluster` label: configured, else Slurm's, else `default`.
+    pub fn label(&self) -> &str {
+        self.config
+            .name
+            .as_deref()
+            .or(self.known_name.as_deref())
+            .unwrap_or("default")
+    }
+
+    /// Applies the set of enabled collectors: the removed lose their series, the
+    /// added read their data at once whatever its tier.
+    pub fn set_collectors(
+        &mut self,
+        old: &[&'static CollectorDef],
+        new: &[&'static CollectorDef],
+        tiers: &Tiers,
+    ) {
+        for removed in old.iter().filter(|c| !new.iter().any(|n| n.name == c.name)) {
+            self.segments.remove(removed.name);
+            self.status.remove(removed.name);
+            self.stats.collectors.remove(removed.name);
+        }
+        for added in new.iter().filter(|c| !old.iter().any(|o| o.name == c.name)) {
+            for kind in added.needs {
+                self.attempts.remove(kind);
+            }
+        }
+        for c in new {
+            self.stats.collectors.entry(c.name).or_default();
+            let status = self
+                .status
+                .entry(c.name)
+                .or_insert_with(|| CollectorStatus {
+                    name: c.name,
+                    cluster: String::new(),
+                    up: false,
+                    last_success_unix: None,
+                    last_success: None,
+                    last_error: Some("no collection yet".into()),
+                    interval: Duration::ZERO,
+                });
+            status.interval = tiers.collector_interval(c);
+        }
+    }
+
+    /// Whether `kind` is read in this collection: fast data always; slower data when
+    /// its interval has passed (within half a fast interval, as the ticks are that
+    /// coarse) or when its last read failed.
+    fn is_due(&self, kind: DataKind, now: Instant, tiers: &Tiers) -> bool {
+        let tier = kind.tier();
+        if tier == Tier::Fast {
+            return true;
+        }
+        match self.attempts.get(&kind) {
+            None | Some((_, false)) => true,
+            Some((at, true)) => {
+                now.saturating_duration_since(*at) + tiers.get(Tier::Fast) / 2 >= tiers.get(tier)
+            }
+        }
+    }
+
+    /// Fetches what is due among `needed` (concurrently, each with the timeout).
+    pub async fn fetch(
+        &self,
+        needed: &BTreeSet<DataKind>,
+        now: Instant,
+        tiers: &Tiers,
+        timeout: Duration,
+    ) -> Fetches {
+        let due: BTreeSet<DataKind> = needed
+            .iter()
+            .copied()
+            .filter(|k| self.is_due(*k, now, tiers))
+            .collect();
+        let source = &self.source;
+        let results = join_all(due.iter().map(|kind| async move {
+            let started = Instant::now();
+            let result = match tokio::time::timeout(timeout, source.fetch(*kind)).await {
+                Ok(r) => r,
+                Err(_) => Err(SourceError::Timeout(timeout)),
+            };
+            (*kind, result, started.elapsed())
+        }))
+        .await;
+        Fetches {
+            started: now,
+            due,
+            results,
+        }
+    }
+
+    /// Runs the collectors on what was fetched; returns the names of those that ran.
+    pub fn collect(
+        &mut self,
+        fetches: Fetches,
+        needed: &BTreeSet<DataKind>,
+        collectors: &[&'static CollectorDef],
+    ) -> Vec<&'static str> {
+        let Fetches {
+            started,
+            due,
+            results,
+        } = fetches;
+        let mut data = SlurmData::default();
+        let mut errors: BTreeMap<DataKind, SourceError> = BTreeMap::new();
+        let mut durations: BTreeMap<DataKind, Duration> = BTreeMap::new();
+        for (kind, result, elapsed) in results {
+            self.stats
+                .observe_request(self.source.name(), kind.as_str(), elapsed.as_secs_f64());
+            durations.insert(kind, elapsed);
+            self.attempts.insert(kind, (started, result.is_ok()));
+            match result {
+                Ok(fetched) => {
+                    store(&mut data, fetched);
+                    if kind.tier() != Tier::Fast {
+                        self.slow_data.copy_kind(&data, kind);
+                    }
+                }
+                Err(e) => {
+                    if e.reason() == "auth" {
+                        self.stats.slurm_auth_failures += 1;
+                    }
+                    let users: Vec<&str> = collectors
+                        .iter()
+                        .filter(|c| c.needs.contains(&kind))
+                        .map(|c| c.name)
+                        .collect();
+                    tracing::warn!(
+                        cluster = self.label(),
+                        query = kind.as_str(),
+                        source = self.source.name(),
+                        reason = e.reason(),
+                        collectors = users.join(",").as_str(),
+                        error = %e,
+                        "Slurm query failed; serving the last good data as stale"
+                    );
+                    errors.insert(kind, e);
+                }
+            }
+        }
+        for kind in needed.difference(&due) {
+            data.copy_kind(&self.slow_data, *kind);
+        }
+        if let Some(name) = data
+            .controllers
+            .as_ref()
+            .and_then(|c| c.info.cluster_name.clone())
+        {
+            self.known_name = Some(name);
+        }
+        let ctx = Context {
+            cluster: self.label().to_string(),
+            now: unix_now() as i64,
+        };
+        self.stats.jwt_expiry = self.source.jwt_expiry();
+        let mut ran = Vec::new();
+        for def in collectors {
+            // A collector whose data was not read this time keeps its series as they
+            // are (fresh, not stale: they are as new as their interval allows).
+            if def.needs.iter().any(|k| due.contains(k)) {
+                self.run_collector(def, &data, &errors, &durations, &ctx);
+                ran.push(def.name);
+            }
+        }
+        let label = self.label().to_string();
+        for status in self.status.values_mut() {
+            status.cluster.clone_from(&label);
+        }
+        ran
+    }
+
+    fn run_collector(
+        &mut self,
+        def: &'static CollectorDef,
+        data: &SlurmData,
+        errors: &BTreeMap<DataKind, SourceError>,
+        durations: &BTreeMap<DataKind, Duration>,
+        ctx: &Context,
+    ) {
+        let fetch_time: Duration = def.needs.iter().filter_map(|k| durations.get(k)).sum();
+        let started = Instant::now();
+        let stats = self.stats.collectors.entry(def.name).or_default();
+        stats.collections += 1;
+        let failures: Vec<&SourceError> = def.needs.iter().filter_map(|k| errors.get(k)).collect();
+        let status = self
+            .status
+            .entry(def.name)
+            .or_insert_with(|| CollectorStatus {
+                name: def.name,
+                cluster: ctx.cluster.clone(),
+                up: false,
+                last_success_unix: None,
+                last_success: None,
+                last_error: None,
+                interval: Duration::ZERO,
+            });
+        if failures.is_empty() && def.needs.iter().all(|k| data.has(*k)) {
+            let families = (def.collect)(data, ctx);
+            let series = families.iter().map(|f| f.series()).sum();
+            let text = Encoded::new(&families, Format::Text);
+            let openmetrics = Encoded::new(&families, Format::OpenMetrics);
+            drop(families);
+            self.segments.insert(
+                def.name,
+                Segment {
+                    text,
+                    openmetrics,
+                    series,
+                },
+            );
+            let now = unix_now();
+            stats.up = true;
+            stats.last_success_unix = Some(now);
+            status.up = true;
+            status.last_success_unix = Some(now);
+            status.last_success = Some(Instant::now());
+            status.last_error = None;
+        } else {
+            stats.up = false;
+            for e in &failures {
+                *stats.errors.entry(e.reason()).or_insert(0) += 1;
+            }
+            status.up = false;
+            status.last_error = Some(
+                failures
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+        stats
+            .duration
+            .observe((fetch_time + started.elapsed()).as_secs_f64());
+    }
+}
+
+/// What one cluster's fetch brought back.
+pub struct Fetches {
+    started: Instant,
+    due: BTreeSet<DataKind>,
+    results: Vec<(DataKind, Result<Fetched, SourceError>, Duration)>,
+}
