@@ -350,7 +350,7 @@ def scrape(name, proc, base, ctx, workdir):
             status, text = get("/metrics")
         except (urllib.error.URLError, ConnectionError, OSError):
             status = 0
-        ups = re.findall(r'^slurm_exporter_collector_up\{collector="(\w+)"\} (\S+)', text, re.M)
+        ups = re.findall(r'^slurm_exporter_collector_up\{cluster="[^"]*",collector="(\w+)"\} (\S+)', text, re.M)
         if status == 200 and len(ups) >= 5 and all(v == "1" for _, v in ups):
             break
         time.sleep(0.5)
