@@ -323,7 +323,7 @@ fn assert_not_ready(exporter: &Exporter, collectors: &[String], within: Duration
         let (code, body) = exporter.get("/ready");
         let named = collectors
             .iter()
-            .all(|c| body.contains(&format!("\"{c}: last success")));
+            .all(|c| body.contains(&format!("/{c}: last success")));
         if code == 503 && named {
             let doc: serde_json::Value =
                 serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
@@ -380,6 +380,7 @@ fn slurmctld_killed_then_restarted() {
     mint_token(&conf, &jwt, "3600");
     let opts = [
         "--collection.interval=12s",
+        "--collection.slow-interval=12s",
         "--collection.timeout=11s",
         "--collection.ready-max-intervals=1",
     ];
@@ -479,6 +480,7 @@ fn slurmctld_hung_then_resumed() {
     mint_token(&conf, &jwt, "3600");
     let opts = [
         "--collection.interval=1s",
+        "--collection.slow-interval=1s",
         "--collection.timeout=800ms",
         "--collection.ready-max-intervals=2",
     ];
@@ -559,6 +561,7 @@ fn slurmrestd_stopped_then_started() {
         &jwt,
         &[
             "--collection.interval=1s",
+            "--collection.slow-interval=1s",
             "--collection.timeout=800ms",
             "--collection.ready-max-intervals=2",
         ],
@@ -602,6 +605,7 @@ fn jwt_expires_then_is_replaced() {
         &jwt,
         &[
             "--collection.interval=1s",
+            "--collection.slow-interval=1s",
             "--collection.timeout=800ms",
             "--collection.ready-max-intervals=2",
         ],
