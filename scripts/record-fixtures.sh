@@ -20,6 +20,10 @@ set -euo pipefail
 # partition, cpus, nodes, submit time, start time, reason. The reason is last because it
 # is free text and may contain '|'.
 SQUEUE_FORMAT='%i|%T|%P|%C|%D|%V|%S|%r'
+# sshare columns and sacctmgr QOS fields, as SSHARE_FORMAT (src/model/text/sshare.rs) and
+# QOS_FORMAT (src/model/text/sacctmgr.rs) ask them.
+SSHARE_FORMAT='Account,User,Partition,RawShares,NormShares,RawUsage,NormUsage,EffectvUsage,FairShare,LevelFS'
+QOS_FORMAT='Name,Priority,UsageFactor,GrpTRES,GrpJobs,GrpSubmit,GrpWall,MaxTRESPerUser,MaxJobsPerUser,MaxSubmitJobsPerUser,MaxTRES,MaxTRESPerAccount,MaxJobsPerAccount,MaxSubmitJobsPerAccount,MaxWall'
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
@@ -100,6 +104,20 @@ cmd scontrol-show-reservation.txt scontrol -o show reservation
 for ep in nodes partitions jobs diag ping licenses reservations; do
     rest "rest-v0.0.38-$ep.json" "/slurm/v0.0.38/$ep"
 done
+
+# With accounting (up --accounting): fair share, QOS, associations.
+if sacctmgr -n list cluster >/dev/null 2>&1; then
+    cmd sshare.txt                        sshare -a -P -o "$SSHARE_FORMAT"
+    cmd sshare-long.txt                   sshare -a -P -l
+    cmd sacctmgr-show-qos.txt             sacctmgr -n -P show qos format="$QOS_FORMAT"
+    cmd sacctmgr-show-assoc.txt           sacctmgr -P show assoc
+    cmd scontrol-show-assoc-mgr-qos.txt   scontrol -o show assoc_mgr flags=qos
+    cmd scontrol-show-assoc-mgr-assoc.txt scontrol -o show assoc_mgr flags=assoc
+    rest rest-dbv0.0.38-qos.json          /slurmdb/v0.0.38/qos
+    rest rest-dbv0.0.38-associations.json /slurmdb/v0.0.38/associations
+else
+    log "no slurmdbd (lab up without --accounting): fair share, QOS and associations not recorded"
+fi
 # The same /nodes under the name of the run with the fake GPUs (GRES), kept apart
 # from rest-v0.0.38-nodes.json, which older tests pin.
 cp "$TMP/rest-v0.0.38-nodes.json" "$TMP/rest-v0.0.38-nodes-gres.json"

@@ -21,7 +21,9 @@
 # `pid DAEMON` prints the PID of a running daemon (munged, slurmctld, slurmd-n1, ...).
 # No accounting by default; `up --accounting` adds MariaDB + slurmdbd (a fresh, empty
 # database on every fresh start), associations for root, labuser, slurmrestd and nobody,
-# priority/multifactor, and the openapi/dbv0.0.3x REST plugins.
+# a QOS lab_high and a second account physics (both with limits, enforced; labuser in both
+# accounts and allowed lab_high), priority/multifactor (usage recomputed every minute), and
+# the openapi/dbv0.0.3x REST plugins.
 #
 # Environment (all optional):
 #   SLURM_LAB_DIR          lab directory                 (default <repo>/.lab)
@@ -323,8 +325,9 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
 AccountingStoragePort=$DBD_PORT
 AccountingStoragePass=$MUNGE_SOCK
-AccountingStorageEnforce=associations
+AccountingStorageEnforce=associations,limits,qos
 PriorityType=priority/multifactor
+PriorityCalcPeriod=1
 EOF
         else
             echo "AccountingStorageType=accounting_storage/none"
@@ -463,6 +466,19 @@ start_slurmdbd() {
         sacctmgr -n -P list user format=user | grep -qx "$u" ||
             sacctmgr -i add user "$u" Account=lab >/dev/null
     done
+    # A QOS with limits and a second account with Grp limits, the non-root user in both
+    # accounts and allowed the QOS: data for the qos, associations and fairshare
+    # collectors (the workload runs jobs there).
+    sacctmgr -n -P list qos format=name | grep -qx lab_high ||
+        sacctmgr -i add qos lab_high Priority=10 UsageFactor=2 GrpTRES=cpu=6 GrpJobs=4 \
+            GrpSubmitJobs=8 MaxTRESPerUser=cpu=4 MaxJobsPerUser=3 MaxSubmitJobsPerUser=5 \
+            MaxWall=02:00:00 >/dev/null
+    sacctmgr -n -P list account format=account | grep -qx physics ||
+        sacctmgr -i add account physics Cluster=lab Description=physics Organization=lab \
+            Parent=root Fairshare=2 GrpTRES=cpu=4,mem=4000 GrpJobs=3 GrpSubmitJobs=6 >/dev/null
+    sacctmgr -n -P list assoc account=physics user="$LAB_USER" format=user | grep -qx "$LAB_USER" ||
+        sacctmgr -i add user "$LAB_USER" Account=physics >/dev/null
+    sacctmgr -i modify user "$LAB_USER" set qos+=lab_high >/dev/null || true
     log "slurmdbd up on 127.0.0.1:$DBD_PORT (pid $(recorded_pid slurmdbd)), cluster lab registered"
 }
 
@@ -786,7 +802,11 @@ cmd_workload() {
     local gpu=()
     if gres_on; then gpu=(--gres=gpu:fake:1); fi
     sb -p batch -J sleep-license -L lab_lic:2 "${gpu[@]}" --wrap 'sleep 600' >/dev/null
-    sb_as "$LAB_USER" -p batch -J labuser-sleep --wrap 'sleep 600' >/dev/null
+    # With accounting the non-root user's jobs run in account physics under QOS lab_high
+    # (usage for the qos, associations and fairshare collectors); same CPUs either way.
+    local acct=()
+    if accounting_on; then acct=(-A physics -q lab_high -t 60); fi
+    sb_as "$LAB_USER" -p batch -J labuser-sleep "${acct[@]}" --wrap 'sleep 600' >/dev/null
     sb -p batch -J array-limited --array=1-20%2 --wrap 'sleep 600' >/dev/null
     sb -p debug -J array-c2 --array=1-4 -c 2 --wrap 'sleep 600' >/dev/null
     wait_for 20 settled || log "WARNING: queue not settled after 20 s"
@@ -795,7 +815,7 @@ cmd_workload() {
     log "submitting pending jobs"
     sb -p debug -J held --hold --wrap 'sleep 600' >/dev/null
     sb -p debug -J 'my job | with, spaces; and a very long name 1234567890' --wrap 'sleep 600' >/dev/null
-    sb_as "$LAB_USER" -p debug -J labuser-pending --wrap 'sleep 600' >/dev/null
+    sb_as "$LAB_USER" -p debug -J labuser-pending "${acct[@]}" --wrap 'sleep 600' >/dev/null
     sb -p debug,batch -J two-partitions --wrap 'sleep 600' >/dev/null
     sb -p batch -J big-pending -c 4 --wrap 'sleep 600' >/dev/null
     wait_for 20 settled || log "WARNING: queue not settled after 20 s"

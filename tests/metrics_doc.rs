@@ -101,6 +101,67 @@ fn everything() -> SlurmData {
                 state: None,
             }],
         })),
+        shares: Some(Arc::new(Shares {
+            rows: vec![ShareRow {
+                account: "a".into(),
+                shares: Some(1.0),
+                shares_normalized: Some(1.0),
+                usage_raw: Some(1.0),
+                usage_normalized: Some(1.0),
+                usage_effective: Some(1.0),
+                factor: Some(1.0),
+                level: Some(1.0),
+                ..Default::default()
+            }],
+        })),
+        qos: Some(Arc::new(QosList {
+            qos: vec![Qos {
+                name: "q".into(),
+                priority: Some(1),
+                usage_factor: Some(1.0),
+                grp_tres: vec![Tres::new("cpu", 1)],
+                grp_jobs: Some(1),
+                grp_submit_jobs: Some(1),
+                grp_wall_seconds: Some(1),
+                max_tres_per_user: vec![Tres::new("cpu", 1)],
+                max_jobs_per_user: Some(1),
+                max_submit_jobs_per_user: Some(1),
+                max_tres_per_job: vec![Tres::new("cpu", 1)],
+                max_tres_per_account: vec![Tres::new("cpu", 1)],
+                max_jobs_per_account: Some(1),
+                max_submit_jobs_per_account: Some(1),
+                max_wall_per_job_seconds: Some(1),
+            }],
+        })),
+        qos_usage: Some(Arc::new(QosUsages {
+            reported: true,
+            qos: vec![QosUsage {
+                name: "q".into(),
+                usage: Usage {
+                    jobs: Some(1),
+                    submitted_jobs: Some(1),
+                    tres: vec![Tres::new("cpu", 1)],
+                },
+                usage_raw: Some(1.0),
+            }],
+        })),
+        associations: Some(Arc::new(Associations {
+            associations: vec![Association {
+                account: "a".into(),
+                grp_tres: vec![Tres::new("cpu", 1)],
+                grp_jobs: Some(1),
+                grp_submit_jobs: Some(1),
+                grp_wall_seconds: Some(1),
+                max_jobs: Some(1),
+                max_submit_jobs: Some(1),
+                usage: Some(Usage {
+                    jobs: Some(1),
+                    submitted_jobs: Some(1),
+                    tres: vec![Tres::new("cpu", 1)],
+                }),
+                ..Default::default()
+            }],
+        })),
     }
 }
 

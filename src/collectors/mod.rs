@@ -5,12 +5,15 @@
 //! collector only when all its data was fetched; otherwise it keeps the collector's
 //! last good families and marks them stale.
 
+mod associations;
 mod controller;
+mod fairshare;
 mod gpus;
 mod jobs;
 mod licenses;
 mod nodes;
 mod partitions;
+mod qos;
 mod reservations;
 mod scheduler;
 
@@ -56,6 +59,9 @@ pub const ALL: &[CollectorDef] = &[
     licenses::DEF,
     reservations::DEF,
     gpus::DEF,
+    fairshare::DEF,
+    qos::DEF,
+    associations::DEF,
 ];
 
 /// Looks a collector up by name.

@@ -362,6 +362,10 @@ pub(crate) fn store(data: &mut SlurmData, fetched: Fetched) {
         Fetched::Controllers(v) => data.controllers = Some(Arc::new(v)),
         Fetched::Licenses(v) => data.licenses = Some(Arc::new(v)),
         Fetched::Reservations(v) => data.reservations = Some(Arc::new(v)),
+        Fetched::Shares(v) => data.shares = Some(Arc::new(v)),
+        Fetched::Qos(v) => data.qos = Some(Arc::new(v)),
+        Fetched::QosUsage(v) => data.qos_usage = Some(Arc::new(v)),
+        Fetched::Associations(v) => data.associations = Some(Arc::new(v)),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod hostlist;
 pub mod job;
 pub mod json;
 pub mod license;
+pub mod limits;
 pub mod node;
 pub mod partition;
 pub mod reservation;
@@ -22,6 +23,10 @@ pub use diag::{Diag, RpcStat};
 pub use gres::Gres;
 pub use job::{Job, JobState, Jobs};
 pub use license::{License, Licenses};
+pub use limits::{
+    tres_count, Association, Associations, Qos, QosList, QosUsage, QosUsages, ShareRow, Shares,
+    Tres, Usage,
+};
 pub use node::{Node, NodeState, NodeStatus, Nodes};
 pub use partition::{Partition, Partitions};
 pub use reservation::{Reservation, Reservations};
@@ -60,10 +65,18 @@ pub enum DataKind {
     Controllers,
     Licenses,
     Reservations,
+    /// The fair-share tree (sshare, REST `/shares`).
+    Shares,
+    /// QOS limits (sacctmgr, REST slurmdb `/qos`).
+    Qos,
+    /// What counts against the QOS limits now (slurmctld's association manager).
+    QosUsage,
+    /// Association limits and usage (association manager, REST slurmdb `/associations`).
+    Associations,
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 7] = [
+    pub const ALL: [DataKind; 11] = [
         DataKind::Nodes,
         DataKind::Partitions,
         DataKind::Jobs,
@@ -71,6 +84,10 @@ impl DataKind {
         DataKind::Controllers,
         DataKind::Licenses,
         DataKind::Reservations,
+        DataKind::Shares,
+        DataKind::Qos,
+        DataKind::QosUsage,
+        DataKind::Associations,
     ];
 
     /// How often this data is read: fast data every `collection.interval`, slow data
@@ -96,6 +113,10 @@ impl DataKind {
             DataKind::Controllers => "ping",
             DataKind::Licenses => "licenses",
             DataKind::Reservations => "reservations",
+            DataKind::Shares => "shares",
+            DataKind::Qos => "qos",
+            DataKind::QosUsage => "qos_usage",
+            DataKind::Associations => "associations",
         }
     }
 }
@@ -126,6 +147,10 @@ pub struct SlurmData {
     pub controllers: Option<Arc<ControllerData>>,
     pub licenses: Option<Arc<Licenses>>,
     pub reservations: Option<Arc<Reservations>>,
+    pub shares: Option<Arc<Shares>>,
+    pub qos: Option<Arc<QosList>>,
+    pub qos_usage: Option<Arc<QosUsages>>,
+    pub associations: Option<Arc<Associations>>,
 }
 
 impl SlurmData {
@@ -138,6 +163,10 @@ impl SlurmData {
             DataKind::Controllers => self.controllers.is_some(),
             DataKind::Licenses => self.licenses.is_some(),
             DataKind::Reservations => self.reservations.is_some(),
+            DataKind::Shares => self.shares.is_some(),
+            DataKind::Qos => self.qos.is_some(),
+            DataKind::QosUsage => self.qos_usage.is_some(),
+            DataKind::Associations => self.associations.is_some(),
         }
     }
 

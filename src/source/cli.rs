@@ -3,7 +3,9 @@
 //! (`-d`: with GRES in use) and partitions from `scontrol -o`, scheduler
 //! statistics from `sdiag`, the controller
 //! from `scontrol ping` and `scontrol show config`, licenses and reservations from
-//! `scontrol -o show license|reservation`.
+//! `scontrol -o show license|reservation`, fair share from `sshare -a -P -o`, QOS
+//! limits from `sacctmgr -n -P show qos format=`, QOS and association usage (and the
+//! association limits) from slurmctld's `scontrol -o show assoc_mgr`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,6 +114,31 @@ impl CliSource {
                 run(&spec, |r| text::parse_scontrol_reservations(r))
                     .await
                     .map(Fetched::Reservations)
+            }
+            DataKind::Shares => {
+                let spec = self.spec("sshare", &["-a", "-P", "-o", text::SSHARE_FORMAT]);
+                run(&spec, |r| text::parse_sshare(r))
+                    .await
+                    .map(Fetched::Shares)
+            }
+            DataKind::Qos => {
+                let format = format!("format={}", text::QOS_FORMAT);
+                let spec = self.spec("sacctmgr", &["-n", "-P", "show", "qos", &format]);
+                run(&spec, |r| text::parse_sacctmgr_qos(r))
+                    .await
+                    .map(Fetched::Qos)
+            }
+            DataKind::QosUsage => {
+                let spec = self.spec("scontrol", &["-o", "show", "assoc_mgr", "flags=qos"]);
+                run(&spec, |r| text::parse_assoc_mgr_qos(r))
+                    .await
+                    .map(Fetched::QosUsage)
+            }
+            DataKind::Associations => {
+                let spec = self.spec("scontrol", &["-o", "show", "assoc_mgr", "flags=assoc"]);
+                run(&spec, |r| text::parse_assoc_mgr_assocs(r))
+                    .await
+                    .map(Fetched::Associations)
             }
         }
     }

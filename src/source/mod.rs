@@ -6,7 +6,8 @@ pub mod command;
 pub mod rest;
 
 use crate::model::{
-    ControllerData, DataKind, Diag, Jobs, Licenses, Nodes, ParseError, Partitions, Reservations,
+    Associations, ControllerData, DataKind, Diag, Jobs, Licenses, Nodes, ParseError, Partitions,
+    QosList, QosUsages, Reservations, Shares,
 };
 
 /// One fetched piece of data.
@@ -19,6 +20,10 @@ pub enum Fetched {
     Controllers(ControllerData),
     Licenses(Licenses),
     Reservations(Reservations),
+    Shares(Shares),
+    Qos(QosList),
+    QosUsage(QosUsages),
+    Associations(Associations),
 }
 
 /// Why a fetch failed. `reason()` is the small fixed label set of

@@ -281,6 +281,34 @@ impl RestSource {
                     .await?;
                 Ok(Fetched::Reservations(r.data))
             }
+            DataKind::Shares => {
+                if matches!(v, "v0.0.36" | "v0.0.37" | "v0.0.38" | "v0.0.39") {
+                    return Err(SourceError::Command(format!(
+                        "slurmrestd API {v} has no /shares (it starts with v0.0.40, Slurm 23.11): \
+                         read fair share with the CLI source (sshare) or switch the collector off"
+                    )));
+                }
+                let r = self
+                    .get_json(&format!("/slurm/{v}/shares"), |r| json::parse_shares(r))
+                    .await?;
+                Ok(Fetched::Shares(r.data))
+            }
+            DataKind::Qos => {
+                let r = self
+                    .get_db_json(&format!("/slurmdb/{v}/qos"), |r| json::parse_qos(r))
+                    .await?;
+                Ok(Fetched::Qos(r.data))
+            }
+            // slurmrestd has no view of slurmctld's association manager: no usage.
+            DataKind::QosUsage => Ok(Fetched::QosUsage(crate::model::QosUsages::default())),
+            DataKind::Associations => {
+                let r = self
+                    .get_db_json(&format!("/slurmdb/{v}/associations"), |r| {
+                        json::parse_associations(r)
+                    })
+                    .await?;
+                Ok(Fetched::Associations(r.data))
+            }
             DataKind::Controllers => {
                 let started = Instant::now();
                 let r = self
@@ -363,6 +391,29 @@ impl RestSource {
         match self.get(path, false).await? {
             Answer::Ok(resp) => parse_body(resp, parse).await,
             Answer::VersionGone => Err(version_gone(path)),
+            Answer::NotModified => Err(SourceError::Connection(format!(
+                "unexpected 304 for {path}"
+            ))),
+        }
+    }
+
+    /// Like `get_json` for `/slurmdb/` paths: a 404 there means slurmrestd runs without
+    /// its slurmdbd plugins (no accounting), not that the API version went away.
+    async fn get_db_json<T, F>(
+        &self,
+        path: &str,
+        parse: F,
+    ) -> Result<json::Response<T>, SourceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn BufRead) -> Result<json::Response<T>, ParseError> + Send + 'static,
+    {
+        match self.get(path, false).await? {
+            Answer::Ok(resp) => parse_body(resp, parse).await,
+            Answer::VersionGone => Err(SourceError::Command(format!(
+                "slurmrestd answered 404 for {path}: it runs without its slurmdbd plugins \
+                 (openapi/dbv0.0.3x or openapi/slurmdbd), or without accounting"
+            ))),
             Answer::NotModified => Err(SourceError::Connection(format!(
                 "unexpected 304 for {path}"
             ))),

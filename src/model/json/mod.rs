@@ -25,12 +25,16 @@
 
 use std::io::Read;
 
-use super::{Controller, Diag, Jobs, Licenses, Nodes, ParseError, Partitions, Reservations};
+use super::{
+    Associations, Controller, Diag, Jobs, Licenses, Nodes, ParseError, Partitions, QosList,
+    Reservations, Shares,
+};
 
 mod diag;
 mod document;
 mod jobs;
 mod licenses;
+mod limits;
 mod nodes;
 mod partitions;
 mod ping;
@@ -128,5 +132,30 @@ pub fn parse_reservations(reader: impl Read) -> Result<Response<Reservations>, P
     let doc = read_document::<reservations::ReservationsBody>(reader)?;
     Ok(doc.into_response(|b| Reservations {
         reservations: b.reservations.unwrap_or_default(),
+    }))
+}
+
+/// `/slurm/v0.0.40+/shares` or `sshare --json` (23.11+): the fair-share tree.
+pub fn parse_shares(reader: impl Read) -> Result<Response<Shares>, ParseError> {
+    let doc = read_document::<limits::SharesBody>(reader)?;
+    Ok(doc.into_response(|b| Shares {
+        rows: b.rows.unwrap_or_default(),
+    }))
+}
+
+/// `/slurmdb/v0.0.38+/qos` or `sacctmgr show qos --json` (23.02+).
+pub fn parse_qos(reader: impl Read) -> Result<Response<QosList>, ParseError> {
+    let doc = read_document::<limits::QosBody>(reader)?;
+    Ok(doc.into_response(|b| QosList {
+        qos: b.qos.unwrap_or_default(),
+    }))
+}
+
+/// `/slurmdb/v0.0.38+/associations` or `sacctmgr show assoc --json` (23.02+): limits
+/// only (slurmdbd reports no usage).
+pub fn parse_associations(reader: impl Read) -> Result<Response<Associations>, ParseError> {
+    let doc = read_document::<limits::AssociationsBody>(reader)?;
+    Ok(doc.into_response(|b| Associations {
+        associations: b.associations.unwrap_or_default(),
     }))
 }

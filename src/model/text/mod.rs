@@ -14,6 +14,9 @@
 //! - `sdiag` (22.05 to 26.05 layouts) → [`parse_sdiag`]
 //! - `scontrol ping`, `scontrol show config` → [`parse_scontrol_ping`], [`parse_scontrol_config`]
 //! - `scontrol -o show license|reservation` → [`parse_scontrol_licenses`], [`parse_scontrol_reservations`]
+//! - `sshare -a -P -o` [`SSHARE_FORMAT`] → [`parse_sshare`]; `sacctmgr -n -P show qos
+//!   format=`[`QOS_FORMAT`] → [`parse_sacctmgr_qos`]; `scontrol -o show assoc_mgr
+//!   flags=qos|assoc` → [`parse_assoc_mgr_qos`], [`parse_assoc_mgr_assocs`]
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -22,12 +25,19 @@ use std::sync::Arc;
 
 use super::ParseError;
 
+mod assoc_mgr;
 mod controller;
 mod license;
 mod reservation;
+mod sacctmgr;
 mod scontrol;
 mod sdiag;
 mod squeue;
+mod sshare;
+
+pub use assoc_mgr::{parse_assoc_mgr_assocs, parse_assoc_mgr_qos};
+pub use sacctmgr::{parse_sacctmgr_qos, QOS_FORMAT};
+pub use sshare::{parse_sshare, SSHARE_FORMAT};
 
 pub use controller::{parse_scontrol_config, parse_scontrol_ping};
 pub use license::parse_scontrol_licenses;
