@@ -13,7 +13,9 @@ fn defaults() {
     assert_eq!(c.listen_address.port(), 10341);
     assert_eq!(c.interval, Duration::from_secs(30));
     assert_eq!(c.clusters[0].source, SourceKind::Cli);
-    assert_eq!(c.collectors.len(), collectors::ALL.len());
+    let by_default = collectors::ALL.iter().filter(|c| c.enabled_by_default);
+    assert_eq!(c.collectors.len(), by_default.count());
+    assert!(!c.collectors.iter().any(|c| c.name == "fairshare"));
 }
 
 #[test]

@@ -99,7 +99,12 @@ impl DataKind {
             | DataKind::Jobs
             | DataKind::Diag
             | DataKind::Controllers => Tier::Fast,
-            DataKind::Licenses | DataKind::Reservations => Tier::Slow,
+            DataKind::Licenses
+            | DataKind::Reservations
+            | DataKind::Shares
+            | DataKind::Qos
+            | DataKind::QosUsage
+            | DataKind::Associations => Tier::Slow,
         }
     }
 
@@ -180,6 +185,10 @@ impl SlurmData {
             DataKind::Controllers => self.controllers.clone_from(&from.controllers),
             DataKind::Licenses => self.licenses.clone_from(&from.licenses),
             DataKind::Reservations => self.reservations.clone_from(&from.reservations),
+            DataKind::Shares => self.shares.clone_from(&from.shares),
+            DataKind::Qos => self.qos.clone_from(&from.qos),
+            DataKind::QosUsage => self.qos_usage.clone_from(&from.qos_usage),
+            DataKind::Associations => self.associations.clone_from(&from.associations),
         }
     }
 }
