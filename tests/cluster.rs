@@ -6,6 +6,8 @@
 //! where a missing cluster is a failure.
 
 mod common;
+#[path = "cluster/dbinfo.rs"]
+mod dbinfo;
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -518,6 +520,20 @@ fn mint_token(conf: &str, path: &std::path::Path, lifespan: &str) {
         "token: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Starts the exporter on the REST source minting its own token, with `args`.
+fn start_rest_with(conf: &str, dir: &std::path::Path, args: &[&str]) -> Exporter {
+    let url =
+        std::env::var("SLURM_LAB_REST_URL").unwrap_or_else(|_| "http://127.0.0.1:6820".into());
+    let mut all = vec![
+        "--slurm.source=rest".to_string(),
+        format!("--slurm.rest-url={url}"),
+        "--slurm.jwt-mint-lifespan=10m".to_string(),
+    ];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    Exporter::start(&all, &[("SLURM_CONF", conf)], dir.join("exporter.log"))
 }
 
 /// Starts the exporter on the REST source with the token in `jwt`.
