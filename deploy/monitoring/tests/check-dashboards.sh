@@ -75,10 +75,17 @@ print(*[s.getsockname()[1] for s in socks])')
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
 printf 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n' >"$tmp/web.yml"
-"$exporter" --web.listen-address="127.0.0.1:$p_cli" --web.config.file="$tmp/web.yml" \
+# The collectors that need slurmdbd (off by default) when the lab runs with accounting;
+# fair share through REST needs Slurm 23.11+ (/shares), so the REST exporter leaves it off.
+acct_cli=() acct_rest=()
+if sacctmgr -n list cluster >/dev/null 2>&1; then
+    acct_cli=(--collector.fairshare --collector.qos --collector.associations)
+    acct_rest=(--collector.qos --collector.associations)
+fi
+"$exporter" --web.listen-address="127.0.0.1:$p_cli" --web.config.file="$tmp/web.yml" "${acct_cli[@]}" \
     --collection.interval=3s --collection.timeout=3s --log.level=warn >"$tmp/exporter-cli.log" 2>&1 &
 pids+=($!)
-"$exporter" --web.listen-address="127.0.0.1:$p_rest" --web.config.file="$tmp/web.yml" --slurm.source=rest \
+"$exporter" --web.listen-address="127.0.0.1:$p_rest" --web.config.file="$tmp/web.yml" --slurm.source=rest "${acct_rest[@]}" \
     --slurm.rest-url="$SLURM_LAB_REST_URL" --slurm.jwt-file="$tmp/jwt" \
     --collection.interval=3s --collection.timeout=3s --log.level=warn >"$tmp/exporter-rest.log" 2>&1 &
 pids+=($!)
