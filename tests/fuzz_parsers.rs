@@ -198,7 +198,31 @@ const JSON_PARSERS: &[(&str, Parser)] = &[
             })
         })
     }),
+    ("json shares", |b| {
+        model::json::parse_shares(b).ok().map(|r| SlurmData {
+            shares: Some(Arc::new(r.data)),
+            ..Default::default()
+        })
+    }),
+    ("json qos", |b| {
+        model::json::parse_qos(b).ok().map(|r| qos(r.data))
+    }),
+    ("json associations", |b| {
+        model::json::parse_associations(b).ok().map(|r| SlurmData {
+            associations: Some(Arc::new(r.data)),
+            ..Default::default()
+        })
+    }),
 ];
+
+/// QOS limits with an empty usage report, so the qos collector runs.
+fn qos(q: model::QosList) -> SlurmData {
+    SlurmData {
+        qos: Some(Arc::new(q)),
+        qos_usage: Some(Arc::new(model::QosUsages::default())),
+        ..Default::default()
+    }
+}
 
 const TEXT_PARSERS: &[(&str, Parser)] = &[
     ("squeue", |b| model::text::parse_squeue(b).ok().map(jobs)),
@@ -242,6 +266,30 @@ const TEXT_PARSERS: &[(&str, Parser)] = &[
                 info,
             })
         })
+    }),
+    ("sshare", |b| {
+        model::text::parse_sshare(b).ok().map(|s| SlurmData {
+            shares: Some(Arc::new(s)),
+            ..Default::default()
+        })
+    }),
+    ("sacctmgr qos", |b| {
+        model::text::parse_sacctmgr_qos(b).ok().map(qos)
+    }),
+    ("assoc_mgr qos", |b| {
+        model::text::parse_assoc_mgr_qos(b).ok().map(|u| SlurmData {
+            qos: Some(Arc::new(model::QosList::default())),
+            qos_usage: Some(Arc::new(u)),
+            ..Default::default()
+        })
+    }),
+    ("assoc_mgr assoc", |b| {
+        model::text::parse_assoc_mgr_assocs(b)
+            .ok()
+            .map(|a| SlurmData {
+                associations: Some(Arc::new(a)),
+                ..Default::default()
+            })
     }),
 ];
 
@@ -820,6 +868,9 @@ fn json_parsers_for(bytes: &[u8]) -> Vec<(&'static str, Parser)> {
         "\"licenses\"",
         "\"reservations\"",
         "\"pings\"",
+        "\"shares\"",
+        "\"qos\"",
+        "\"associations\"",
     ];
     let meant: Vec<(&'static str, Parser)> = JSON_PARSERS
         .iter()
