@@ -73,10 +73,11 @@ impl ClusterConfig {
             match q.trim() {
                 "jobs" => cli_json.push(JsonQuery::Jobs),
                 "nodes" => cli_json.push(JsonQuery::Nodes),
+                "shares" => cli_json.push(JsonQuery::Shares),
                 other => {
                     return Err(invalid(
                         &key("cli_json"),
-                        format!("`{other}`: only jobs and nodes can be read as JSON"),
+                        format!("`{other}`: only jobs, nodes and shares can be read as JSON"),
                     ))
                 }
             }

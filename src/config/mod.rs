@@ -88,6 +88,8 @@ pub enum JsonQuery {
     Jobs,
     /// `scontrol show node --json` (23.02+) or `sinfo --json` (22.05) instead of `scontrol -o show node`.
     Nodes,
+    /// `sshare -a --json` (23.11+) instead of `sshare -a -P -o …`.
+    Shares,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -84,10 +84,10 @@ fn jwt_minting() {
 
 #[test]
 fn cli_json_queries() {
-    let c = config("slurm:\n  cli_json: [jobs, nodes]\n").unwrap_or_else(|e| panic!("{e}"));
+    let c = config("slurm:\n  cli_json: [jobs, nodes, shares]\n").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         c.clusters[0].cli_json,
-        vec![JsonQuery::Jobs, JsonQuery::Nodes]
+        vec![JsonQuery::Jobs, JsonQuery::Nodes, JsonQuery::Shares]
     );
     let err = config("slurm:\n  cli_json: [diag]\n")
         .err()

@@ -115,6 +115,13 @@ impl CliSource {
                     .await
                     .map(Fetched::Reservations)
             }
+            // 23.11+; 22.05's sshare has no --json and says so (the collector is down).
+            DataKind::Shares if self.json.contains(&JsonQuery::Shares) => {
+                let spec = self.spec("sshare", &["-a", "--json"]);
+                run(&spec, |r| json::parse_shares(r).map(|r| r.data))
+                    .await
+                    .map(Fetched::Shares)
+            }
             DataKind::Shares => {
                 let spec = self.spec("sshare", &["-a", "-P", "-o", text::SSHARE_FORMAT]);
                 run(&spec, |r| text::parse_sshare(r))

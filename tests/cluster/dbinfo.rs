@@ -327,3 +327,31 @@ fn rest_qos_associations_and_no_shares_on_22_05() {
         "{logs}"
     );
 }
+
+/// `--slurm.cli-json=shares` asks `sshare --json`, which 22.05 does not have: fairshare
+/// is down and the log says why; the other collectors are unaffected.
+#[test]
+fn cli_json_shares_on_22_05_is_down_with_the_reason() {
+    let Some(conf) = accounting_conf() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut args = FLAGS.to_vec();
+    args.push("--slurm.cli-json=shares");
+    let exporter = Exporter::start(
+        &args,
+        &[("SLURM_CONF", &conf)],
+        dir.path().join("exporter.log"),
+    );
+    wait_up(&exporter, &["qos", "associations", "nodes"]);
+    exporter.wait_for("fairshare down", Duration::from_secs(10), |m| {
+        value(
+            m,
+            "slurm_exporter_collector_up",
+            &[("collector", "fairshare")],
+        ) == Some(0.0)
+    });
+    let logs = exporter.logs();
+    assert!(logs.contains("query=shares"), "{logs}");
+    assert!(logs.contains("unrecognized option"), "{logs}");
+}
