@@ -818,6 +818,7 @@ cmd_workload() {
     sb_as "$LAB_USER" -p debug -J labuser-pending "${acct[@]}" --wrap 'sleep 600' >/dev/null
     sb -p debug,batch -J two-partitions --wrap 'sleep 600' >/dev/null
     sb -p batch -J big-pending -c 4 --wrap 'sleep 600' >/dev/null
+    sb -p batch -J two-nodes -N 2 --wrap 'sleep 600' >/dev/null   # autoscaling hint: 2 nodes
     wait_for 20 settled || log "WARNING: queue not settled after 20 s"
     # A maintenance reservation a week ahead: visible to the reservations collector,
     # no effect on the jobs above (their time limits end long before).

@@ -64,6 +64,8 @@ struct Expected {
     jobs_by_state: BTreeMap<String, f64>,
     partition_jobs: BTreeMap<(String, String), f64>,
     pending_by_reason: BTreeMap<String, f64>,
+    /// Most nodes asked by a pending, not held job, per partition.
+    pending_nodes_max: BTreeMap<String, f64>,
 }
 
 fn expected(conf: &str) -> Expected {
@@ -85,11 +87,27 @@ fn expected(conf: &str) -> Expected {
     let mut jobs_by_state = BTreeMap::new();
     let mut partition_jobs = BTreeMap::new();
     let mut pending_by_reason = BTreeMap::new();
-    for line in run(conf, "squeue", &["-h", "-t", "all", "-r", "-o", "%T|%P|%r"]).lines() {
-        let mut f = line.splitn(3, '|');
-        let (Some(state), Some(parts), Some(reason)) = (f.next(), f.next(), f.next()) else {
+    let mut pending_nodes_max = BTreeMap::new();
+    for line in run(
+        conf,
+        "squeue",
+        &["-h", "-t", "all", "-r", "-o", "%T|%P|%D|%r"],
+    )
+    .lines()
+    {
+        let mut f = line.splitn(4, '|');
+        let (Some(state), Some(parts), Some(nodes), Some(reason)) =
+            (f.next(), f.next(), f.next(), f.next())
+        else {
             continue;
         };
+        if state == "PENDING" && !reason.starts_with("JobHeld") {
+            let nodes: f64 = nodes.parse().unwrap_or(-1.0);
+            for p in parts.split(',') {
+                let max = pending_nodes_max.entry(p.to_string()).or_insert(0.0);
+                *max = nodes.max(*max);
+            }
+        }
         let state = state.to_ascii_lowercase();
         *jobs_by_state.entry(state.clone()).or_insert(0.0) += 1.0;
         for p in parts.split(',') {
@@ -108,6 +126,7 @@ fn expected(conf: &str) -> Expected {
         jobs_by_state,
         partition_jobs,
         pending_by_reason,
+        pending_nodes_max,
     }
 }
 
@@ -146,6 +165,16 @@ fn observed(m: &str, want: &Expected) -> Expected {
                 (
                     r.clone(),
                     v("slurm_jobs_pending_by_reason", &[("reason", r)]),
+                )
+            })
+            .collect(),
+        pending_nodes_max: want
+            .pending_nodes_max
+            .keys()
+            .map(|p| {
+                (
+                    p.clone(),
+                    v("slurm_partition_pending_job_nodes_max", &[("partition", p)]),
                 )
             })
             .collect(),

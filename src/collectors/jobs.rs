@@ -25,6 +25,15 @@ struct PerPartition {
     cpus: [u64; STATES],
     nodes: [u64; STATES],
     oldest_pending_submit: Option<i64>,
+    /// Smallest and largest node count asked by a pending job that is not held:
+    /// what an autoscaler must be able to add for the next job to start.
+    pending_nodes_min: Option<u64>,
+    pending_nodes_max: Option<u64>,
+}
+
+/// Held jobs wait for a person, not for nodes: they are no reason to grow.
+fn is_held(reason: &str) -> bool {
+    matches!(reason, "JobHeldUser" | "JobHeldAdmin")
 }
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
@@ -63,6 +72,10 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
                     p.oldest_pending_submit =
                         Some(p.oldest_pending_submit.map_or(submit, |o| o.min(submit)));
                 }
+                if let (Some(nodes), false) = (job.nodes, is_held(&job.reason)) {
+                    p.pending_nodes_min = Some(p.pending_nodes_min.map_or(nodes, |m| m.min(nodes)));
+                    p.pending_nodes_max = Some(p.pending_nodes_max.map_or(nodes, |m| m.max(nodes)));
+                }
             }
         }
     }
@@ -95,7 +108,18 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
         "slurm_partition_oldest_pending_job_age_seconds",
         "Time since submission of the oldest pending job in the partition (0 when none is pending)",
     );
+    let mut p_min = Family::gauge(
+        "slurm_partition_pending_job_nodes_min",
+        "Autoscaling hint: fewest nodes asked by a pending, not held job of the partition (0 when none)",
+    );
+    let mut p_max = Family::gauge(
+        "slurm_partition_pending_job_nodes_max",
+        "Autoscaling hint: most nodes asked by a pending, not held job of the partition (0 when none)",
+    );
     for (name, p) in &partitions {
+        let labels = ctx.labels(&[("partition", name)]);
+        p_min.push(labels.clone(), p.pending_nodes_min.unwrap_or(0) as f64);
+        p_max.push(labels, p.pending_nodes_max.unwrap_or(0) as f64);
         for (i, s) in JobState::ALL.iter().enumerate() {
             let labels = ctx.labels(&[("partition", name), ("state", s.as_str())]);
             p_jobs.push(labels.clone(), p.jobs[i] as f64);
@@ -107,7 +131,9 @@ fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {
             .map_or(0, |submit| (ctx.now - submit).max(0));
         p_oldest.push(ctx.labels(&[("partition", name)]), age as f64);
     }
-    vec![by_state, by_reason, p_jobs, p_cpus, p_nodes, p_oldest]
+    vec![
+        by_state, by_reason, p_jobs, p_cpus, p_nodes, p_oldest, p_min, p_max,
+    ]
 }
 
 #[cfg(test)]
@@ -230,6 +256,52 @@ mod tests {
                 &[("partition", "batch")]
             ),
             Some(300.0)
+        );
+    }
+
+    #[test]
+    fn autoscaling_hints_skip_held_jobs() {
+        let mut wide = job(JobState::Pending, "batch", "Resources", 64, 1, 0);
+        wide.nodes = Some(16);
+        let mut held = job(JobState::Pending, "batch", "JobHeldUser", 64, 1, 0);
+        held.nodes = Some(100);
+        let mut narrow = job(JobState::Pending, "debug,batch", "Priority", 1, 1, 0);
+        narrow.nodes = Some(2);
+        let mut running = job(JobState::Running, "debug", "None", 1, 1, 0);
+        running.nodes = Some(50);
+        let data = SlurmData {
+            jobs: Some(Arc::new(Jobs {
+                jobs: vec![wide, held, narrow, running],
+            })),
+            partitions: Some(Arc::new(crate::model::Partitions {
+                partitions: vec![crate::model::Partition {
+                    name: "idle".into(),
+                    ..Default::default()
+                }],
+            })),
+            ..Default::default()
+        };
+        let f = collect(&data, &ctx());
+        let v = |name, p| value(&f, name, &[("partition", p)]);
+        assert_eq!(
+            v("slurm_partition_pending_job_nodes_max", "batch"),
+            Some(16.0)
+        );
+        assert_eq!(
+            v("slurm_partition_pending_job_nodes_min", "batch"),
+            Some(2.0)
+        );
+        assert_eq!(
+            v("slurm_partition_pending_job_nodes_max", "debug"),
+            Some(2.0)
+        );
+        assert_eq!(
+            v("slurm_partition_pending_job_nodes_min", "debug"),
+            Some(2.0)
+        );
+        assert_eq!(
+            v("slurm_partition_pending_job_nodes_max", "idle"),
+            Some(0.0)
         );
     }
 }
