@@ -137,6 +137,46 @@ pub fn command() -> Command {
             "error, warn, info, debug or trace [default: info]",
         ))
         .arg(value_flag("log.format", "logfmt or json [default: logfmt]"));
+    let families = std::iter::once(("default", "every capped family without its own setting"))
+        .chain(
+            collectors::cap::FAMILIES
+                .iter()
+                .map(|f| (f.name, f.description)),
+        );
+    for (family, what) in families {
+        let top: &'static str = Box::leak(format!("caps.{family}.top").into_boxed_str());
+        let allow: &'static str = Box::leak(format!("caps.{family}.allow").into_boxed_str());
+        let deny: &'static str = Box::leak(format!("caps.{family}.deny").into_boxed_str());
+        cmd = cmd
+            .arg(
+                Arg::new(top)
+                    .long(top)
+                    .value_name("N")
+                    .action(ArgAction::Set)
+                    .help(format!(
+                        "Values with their own series for {what}, heaviest first; the rest are folded into `other` [default: {}]",
+                        collectors::cap::DEFAULT_TOP
+                    )),
+            )
+            .arg(
+                Arg::new(allow)
+                    .long(allow)
+                    .value_name("LIST")
+                    .action(ArgAction::Set)
+                    .help(format!(
+                        "Comma-separated names or `*` globs always kept for {what}"
+                    )),
+            )
+            .arg(
+                Arg::new(deny)
+                    .long(deny)
+                    .value_name("LIST")
+                    .action(ArgAction::Set)
+                    .help(format!(
+                        "Comma-separated names or `*` globs folded into `other` for {what}"
+                    )),
+            );
+    }
     for c in collectors::ALL {
         let on: &'static str = Box::leak(format!("collector.{}", c.name).into_boxed_str());
         let off: &'static str = Box::leak(format!("no-collector.{}", c.name).into_boxed_str());
@@ -237,6 +277,26 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
             ))
         }
     };
+    let families =
+        std::iter::once("default").chain(collectors::cap::FAMILIES.iter().map(|f| f.name));
+    for family in families {
+        let top = number(m, &format!("caps.{family}.top"), "a whole number")?;
+        let list = |what: &str| {
+            s(&format!("caps.{family}.{what}")).map(|v| {
+                v.split(',')
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| p.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let (allow, deny) = (list("allow"), list("deny"));
+        if top.is_some() || allow.is_some() || deny.is_some() {
+            raw.caps.insert(
+                family.to_string(),
+                crate::config::RawCap { top, allow, deny },
+            );
+        }
+    }
     for c in collectors::ALL {
         if m.get_flag(&format!("collector.{}", c.name)) {
             raw.collectors.insert(c.name.to_string(), true);
@@ -312,6 +372,29 @@ mod tests {
         assert_eq!(w.header_read_timeout.as_deref(), Some("3s"));
         assert!(parse(["slurm-exporter", "--web.rate-limit=fast"]).is_err());
         assert!(parse(["slurm-exporter", "--web.health-unauthenticated=maybe"]).is_err());
+    }
+
+    #[test]
+    fn cap_flags() {
+        let inv = parse([
+            "slurm-exporter",
+            "--caps.default.top=7",
+            "--caps.rpc_user.allow=alice, svc-*",
+            "--caps.default.deny=",
+        ]);
+        let Ok(Invocation::Serve { flags, .. }) = inv else {
+            panic!("expected serve");
+        };
+        assert_eq!(flags.caps.get("default").and_then(|c| c.top), Some(7));
+        assert_eq!(
+            flags.caps.get("rpc_user").and_then(|c| c.allow.clone()),
+            Some(vec!["alice".to_string(), "svc-*".to_string()])
+        );
+        assert_eq!(
+            flags.caps.get("default").and_then(|c| c.deny.clone()),
+            Some(vec![])
+        );
+        assert!(parse(["slurm-exporter", "--caps.rpc_user.top=many"]).is_err());
     }
 
     #[test]

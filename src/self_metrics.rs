@@ -39,9 +39,32 @@ pub struct ClusterStats {
     pub slurm_auth_failures: u64,
     /// Expiry of the JWT in use (REST source), seconds since the epoch.
     pub jwt_expiry: Option<i64>,
+    /// Capped families of the enabled collectors → configured top N.
+    pub series_caps: BTreeMap<&'static str, usize>,
+    /// Capped families → values folded into `other` by the cap, summed over collections.
+    pub series_dropped: BTreeMap<&'static str, u64>,
 }
 
 impl ClusterStats {
+    /// Sets the capped families in force (those of enabled collectors) and their
+    /// top N; counters of families still in force keep their value.
+    pub fn set_caps(&mut self, caps: BTreeMap<&'static str, usize>) {
+        self.series_dropped.retain(|f, _| caps.contains_key(f));
+        for f in caps.keys() {
+            self.series_dropped.entry(f).or_insert(0);
+        }
+        self.series_caps = caps;
+    }
+
+    /// Adds one collection's folded counts (families not in force are ignored).
+    pub fn add_dropped(&mut self, folded: BTreeMap<&'static str, u64>) {
+        for (f, n) in folded {
+            if let Some(total) = self.series_dropped.get_mut(f) {
+                *total = total.saturating_add(n);
+            }
+        }
+    }
+
     pub fn observe_request(&mut self, source: &'static str, query: &'static str, seconds: f64) {
         self.requests
             .entry((source, query))
@@ -103,7 +126,23 @@ impl ClusterStats {
             "When the JWT used for slurmrestd expires (REST source only)",
         );
         jwt.push_opt(with(&[]), self.jwt_expiry.map(|e| e as f64));
-        vec![up, total, errors, last, duration, requests, auth, jwt]
+        let mut cap = Family::gauge(
+            "slurm_exporter_series_cap",
+            "Configured top N of a capped family (caps.FAMILY.top): label values beyond it are folded into `other`",
+        );
+        for (f, top) in &self.series_caps {
+            cap.push(with(&[("family", f)]), *top as f64);
+        }
+        let mut dropped = Family::counter(
+            "slurm_exporter_series_dropped",
+            "Label values of a capped family folded into `other` by its top N, summed over collections (deny-listed values not counted)",
+        );
+        for (f, n) in &self.series_dropped {
+            dropped.push(with(&[("family", f)]), *n as f64);
+        }
+        vec![
+            up, total, errors, last, duration, requests, auth, jwt, cap, dropped,
+        ]
     }
 }
 

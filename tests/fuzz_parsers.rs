@@ -111,10 +111,7 @@ fn bounded_by<T>(what: &str, input_len: usize, limit: usize, f: impl FnOnce() ->
 
 /// Runs every collector whose data is present and encodes both formats.
 fn collect_all(data: &SlurmData) {
-    let ctx = Context {
-        cluster: "prop".into(),
-        now: 1_700_000_000,
-    };
+    let ctx = Context::new("prop", 1_700_000_000);
     for collector in collectors::ALL {
         if collector.needs.iter().all(|kind| data.has(*kind)) {
             let families = (collector.collect)(data, &ctx);

@@ -61,6 +61,11 @@ fn everything() -> SlurmData {
                 count: 1,
                 total_time_us: 1,
             }],
+            rpcs_by_user: vec![RpcStat {
+                name: "root".into(),
+                count: 1,
+                total_time_us: 1,
+            }],
             ..Default::default()
         })),
         controllers: Some(Arc::new(ControllerData {
@@ -167,10 +172,7 @@ fn everything() -> SlurmData {
 
 /// One table row per family, from the code.
 fn rows() -> Vec<String> {
-    let ctx = Context {
-        cluster: "lab".into(),
-        now: 10,
-    };
+    let ctx = Context::new("lab", 10);
     let data = everything();
     let mut sections: Vec<(String, Vec<Family>)> = collectors::ALL
         .iter()
@@ -181,6 +183,7 @@ fn rows() -> Vec<String> {
     cluster.collectors.entry("nodes").or_default();
     cluster.observe_request("cli", "nodes", 0.1);
     cluster.jwt_expiry = Some(2_000_000_000);
+    cluster.set_caps([("rpc_user", 50)].into());
     let mut http = HttpStats::default();
     http.observe("metrics", 200, 0.1);
     // Present only with TLS and a web config file.

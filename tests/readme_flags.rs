@@ -1,5 +1,6 @@
 //! Every flag of `slurm-exporter --help` is in the README's flag table
-//! (`--collector.<name>` / `--no-collector.<name>` are one row).
+//! (`--collector.<name>` / `--no-collector.<name>` are one row; `--caps.<family>.*`
+//! are one row per setting, each family named in the README).
 
 #[test]
 fn readme_lists_every_flag() {
@@ -11,7 +12,15 @@ fn readme_lists_every_flag() {
         .filter_map(|a| a.get_long())
         .filter(|l| !l.starts_with("collector.") && !l.starts_with("no-collector."))
         .filter(|l| !["help", "version"].contains(l))
-        .filter(|l| !readme.contains(&format!("| `--{l}`")))
+        .filter(
+            |l| match l.strip_prefix("caps.").and_then(|r| r.split_once('.')) {
+                Some((family, setting)) if family != "default" => {
+                    !readme.contains(&format!("`--caps.<family>.{setting}`"))
+                        || !readme.contains(&format!("`{family}`"))
+                }
+                _ => !readme.contains(&format!("| `--{l}`")),
+            },
+        )
         .map(|l| format!("--{l}"))
         .collect();
     assert!(missing.is_empty(), "README flag table lacks {missing:?}");

@@ -186,3 +186,94 @@ fn flags_keep_winning_after_a_reload() {
         "the flag said no"
     );
 }
+
+/// Caps (`caps.*`) are applied by a reload: the cap in force is exported, values beyond
+/// it are folded into `other` and counted, a deny list folds without counting.
+#[test]
+fn caps_apply_on_reload() {
+    let fake = FakeSlurm::new();
+    let file = fake.dir.path().join("config.yaml");
+    // The recorded sdiag has two users: root (229 RPCs) and labuser (2).
+    std::fs::write(
+        &file,
+        "collection:\n  interval: 1s\ncollectors:\n  rpc_users: true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let exporter = fake.start_exporter(&[&format!("--config.file={}", file.display())]);
+    let rpcs = |m: &str, user: &str| value(m, "slurm_scheduler_user_rpcs_total", &[("user", user)]);
+    let cap = |m: &str| value(m, "slurm_exporter_series_cap", &[("family", "rpc_user")]);
+    let dropped = |m: &str| {
+        value(
+            m,
+            "slurm_exporter_series_dropped_total",
+            &[("family", "rpc_user")],
+        )
+    };
+    let first = exporter.wait_for("rpc_users up", Duration::from_secs(10), |m| {
+        rpcs(m, "labuser").is_some()
+    });
+    assert_eq!(cap(&first), Some(50.0));
+    assert_eq!(dropped(&first), Some(0.0));
+    assert_eq!(rpcs(&first, "root"), Some(229.0));
+    assert_eq!(rpcs(&first, "other"), None);
+
+    std::fs::write(
+        &file,
+        "collection:\n  interval: 1s\ncollectors:\n  rpc_users: true\ncaps:\n  rpc_user:\n    top: 1\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    sighup(&exporter);
+    let capped = exporter.wait_for("cap of 1", Duration::from_secs(10), |m| {
+        cap(m) == Some(1.0) && dropped(m).unwrap_or(0.0) >= 2.0
+    });
+    assert_eq!(rpcs(&capped, "root"), Some(229.0));
+    assert_eq!(rpcs(&capped, "labuser"), None);
+    assert_eq!(rpcs(&capped, "other"), Some(2.0));
+
+    std::fs::write(
+        &file,
+        "collection:\n  interval: 1s\ncollectors:\n  rpc_users: true\ncaps:\n  default:\n    deny: [root]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    sighup(&exporter);
+    let denied = exporter.wait_for("root denied", Duration::from_secs(10), |m| {
+        cap(m) == Some(50.0) && rpcs(m, "root").is_none()
+    });
+    assert_eq!(rpcs(&denied, "labuser"), Some(2.0));
+    assert_eq!(rpcs(&denied, "other"), Some(229.0));
+    let before = dropped(&denied).unwrap_or(-1.0);
+    let later = exporter.wait_for("two more collections", Duration::from_secs(10), |m| {
+        value(
+            m,
+            "slurm_exporter_collections_total",
+            &[("collector", "rpc_users")],
+        )
+        .unwrap_or(0.0)
+            >= value(
+                &denied,
+                "slurm_exporter_collections_total",
+                &[("collector", "rpc_users")],
+            )
+            .unwrap_or(0.0)
+                + 2.0
+    });
+    assert_eq!(
+        dropped(&later),
+        Some(before),
+        "denied values are not counted"
+    );
+
+    // Switching the collector off removes its family from the cap metrics.
+    std::fs::write(&file, "collection:\n  interval: 1s\n").unwrap_or_else(|e| panic!("{e}"));
+    sighup(&exporter);
+    let off = exporter.wait_for("rpc_users off", Duration::from_secs(10), |m| {
+        value(
+            m,
+            "slurm_exporter_collector_up",
+            &[("collector", "rpc_users")],
+        )
+        .is_none()
+    });
+    assert_eq!(cap(&off), None);
+    assert_eq!(dropped(&off), None);
+}

@@ -4,8 +4,12 @@
 //! switched with `--collector.<name>` / `--no-collector.<name>`. The engine runs a
 //! collector only when all its data was fetched; otherwise it keeps the collector's
 //! last good families and marks them stale.
+//!
+//! Families with unbounded label values (users, accounts) go through
+//! [`Context::cap`]; see [`cap`] for the mechanism and how to add one.
 
 mod associations;
+pub mod cap;
 mod controller;
 mod fairshare;
 mod gpus;
@@ -15,10 +19,15 @@ mod nodes;
 mod partitions;
 mod qos;
 mod reservations;
+mod rpc_users;
 mod scheduler;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use crate::exposition::{Family, Labels};
 use crate::model::{DataKind, SlurmData};
+use cap::{CapSettings, Capped, Fold};
 
 /// What every collector gets besides the data.
 #[derive(Debug, Clone)]
@@ -27,9 +36,57 @@ pub struct Context {
     pub cluster: String,
     /// Collection time, seconds since the epoch (for ages).
     pub now: i64,
+    /// Settings of the capped families (`caps.*`).
+    pub caps: Arc<CapSettings>,
+    /// Values folded by `top` in this collection, per capped family.
+    folded: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
 
 impl Context {
+    /// A context with the default caps.
+    pub fn new(cluster: impl Into<String>, now: i64) -> Context {
+        Context {
+            cluster: cluster.into(),
+            now,
+            caps: Arc::default(),
+            folded: Arc::default(),
+        }
+    }
+
+    /// The same context with these cap settings.
+    pub fn with_caps(mut self, caps: Arc<CapSettings>) -> Context {
+        self.caps = caps;
+        self
+    }
+
+    /// Caps one family's values with its configured settings (see [`cap`]) and
+    /// records how many were folded, for `slurm_exporter_series_dropped_total`.
+    pub fn cap<V: Fold>(
+        &self,
+        family: &'static str,
+        items: impl IntoIterator<Item = (String, V)>,
+        weight: impl Fn(&V) -> f64,
+    ) -> Capped<V> {
+        debug_assert!(
+            cap::find(family).is_some(),
+            "{family} is not in cap::FAMILIES"
+        );
+        let capped = cap::cap(items, weight, self.caps.limit(family));
+        if let Ok(mut folded) = self.folded.lock() {
+            let n = folded.entry(family).or_insert(0);
+            *n = n.saturating_add(capped.folded as u64);
+        }
+        capped
+    }
+
+    /// Takes the folded counts recorded since the last call.
+    pub fn take_folded(&self) -> BTreeMap<&'static str, u64> {
+        self.folded
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
+    }
+
     /// Labels starting with `cluster`, followed by `extra`.
     pub fn labels(&self, extra: &[(&'static str, &str)]) -> Labels {
         let mut labels = Vec::with_capacity(extra.len() + 1);
@@ -62,6 +119,7 @@ pub const ALL: &[CollectorDef] = &[
     fairshare::DEF,
     qos::DEF,
     associations::DEF,
+    rpc_users::DEF,
 ];
 
 /// Looks a collector up by name.
@@ -75,10 +133,7 @@ pub(crate) mod testutil {
     use crate::exposition::Family;
 
     pub fn ctx() -> Context {
-        Context {
-            cluster: "lab".into(),
-            now: 1_700_000_000,
-        }
+        Context::new("lab", 1_700_000_000)
     }
 
     /// Value of the first sample of `name` (family name plus suffix) whose labels

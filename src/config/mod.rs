@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::collectors::cap::CapSettings;
 use crate::collectors::{self, CollectorDef};
 use crate::model::Tier;
 
@@ -116,6 +117,9 @@ pub struct RawConfig {
     pub collectors: BTreeMap<String, bool>,
     #[serde(default)]
     pub log: RawLog,
+    /// Capped families (`default` or a name of `collectors::cap::FAMILIES`) → settings.
+    #[serde(default)]
+    pub caps: BTreeMap<String, RawCap>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -233,6 +237,18 @@ impl RawConfig {
         self.slurm = self.slurm.overlay(other.slurm);
         if other.clusters.is_some() {
             self.clusters = other.clusters;
+        }
+        for (family, theirs) in other.caps {
+            let ours = self.caps.entry(family).or_default();
+            if theirs.top.is_some() {
+                ours.top = theirs.top;
+            }
+            if theirs.allow.is_some() {
+                ours.allow = theirs.allow;
+            }
+            if theirs.deny.is_some() {
+                ours.deny = theirs.deny;
+            }
         }
         self
     }
@@ -354,6 +370,8 @@ pub struct Config {
     /// Soft limit of series per snapshot.
     pub series_limit: u64,
     pub collectors: Vec<&'static CollectorDef>,
+    /// Settings of the capped (per-user, per-account) families.
+    pub caps: CapSettings,
     pub log_level: String,
     pub log_format: LogFormat,
 }
@@ -433,6 +451,7 @@ impl Config {
                     .unwrap_or(c.enabled_by_default)
             })
             .collect();
+        let caps = cap_settings(&raw.caps)?;
         let log_level = raw.log.level.unwrap_or_else(|| "info".to_string());
         if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
             return Err(invalid(
@@ -451,6 +470,7 @@ impl Config {
             ready_max_intervals,
             series_limit: raw.collection.series_limit.unwrap_or(DEFAULT_SERIES_LIMIT),
             collectors: enabled,
+            caps,
             log_level,
             log_format: raw.log.format.unwrap_or(LogFormat::Logfmt),
         })
@@ -474,7 +494,7 @@ impl Config {
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
         let canonical = format!(
-            "listen={}|{}|cluster={:?}|interval={:?}/{:?}/{:?}|ready={}|series_limit={}|collectors={}|log={}/{:?}",
+            "listen={}|{}|cluster={:?}|interval={:?}/{:?}/{:?}|ready={}|series_limit={}|collectors={}|caps={:?}|log={}/{:?}",
             self.listen_address,
             self.clusters
                 .iter()
@@ -492,6 +512,7 @@ impl Config {
                 .map(|c| c.name)
                 .collect::<Vec<_>>()
                 .join(","),
+            self.caps,
             self.log_level,
             self.log_format,
         );
@@ -555,5 +576,9 @@ fn parse_rest_url(url: &str) -> Result<RestEndpoint, ConfigError> {
     ))
 }
 
+mod caps;
 #[cfg(test)]
 mod tests;
+
+use caps::cap_settings;
+pub use caps::RawCap;

@@ -16,6 +16,10 @@ fn defaults() {
     let by_default = collectors::ALL.iter().filter(|c| c.enabled_by_default);
     assert_eq!(c.collectors.len(), by_default.count());
     assert!(!c.collectors.iter().any(|c| c.name == "fairshare"));
+    assert!(
+        !c.collector_enabled("rpc_users"),
+        "per-user series are opt-in"
+    );
 }
 
 #[test]
@@ -240,4 +244,42 @@ fn clusters_inherit_from_slurm_and_need_distinct_names() {
     // One entry needs no name: it is Slurm's ClusterName.
     let c = config("clusters:\n  - source: cli\n").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.clusters[0].name, None);
+}
+
+#[test]
+fn caps() {
+    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.caps.limit("rpc_user").top,
+        crate::collectors::cap::DEFAULT_TOP
+    );
+    let c = config(
+        "caps:\n  default:\n    top: 5\n    deny: [root]\n  rpc_user:\n    top: 2\n    allow: ['svc-*']\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let user = c.caps.limit("rpc_user");
+    assert_eq!(user.top, 2);
+    assert_eq!(user.allow, ["svc-*"]);
+    assert_eq!(user.deny, ["root"], "unset fields come from default");
+    assert_eq!(c.caps.limit("not_configured").top, 5);
+    assert_ne!(
+        c.hash(),
+        config("").unwrap_or_else(|e| panic!("{e}")).hash()
+    );
+    for (yaml, key) in [
+        ("caps:\n  usr:\n    top: 1\n", "caps.usr"),
+        ("caps:\n  rpc_user:\n    tpo: 1\n", "tpo"),
+        ("caps:\n  rpc_user:\n    top: -1\n", "caps.rpc_user.top"),
+        ("caps:\n  rpc_user:\n    deny: ['']\n", "caps.rpc_user.deny"),
+    ] {
+        let err = config(yaml).err().unwrap_or_default();
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+    let file =
+        RawConfig::from_yaml("caps:\n  rpc_user:\n    top: 3\n    deny: [a]\n").unwrap_or_default();
+    let mut flags = RawConfig::default();
+    flags.caps.entry("rpc_user".into()).or_default().top = Some(9);
+    let c = Config::from_raw(file.overlay(flags), false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.caps.limit("rpc_user").top, 9);
+    assert_eq!(c.caps.limit("rpc_user").deny, ["a"]);
 }

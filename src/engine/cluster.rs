@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
+use std::sync::Arc;
+
+use crate::collectors::cap::{self, CapSettings};
 use crate::collectors::{CollectorDef, Context};
 use crate::config::ClusterConfig;
 use crate::encoded::Encoded;
@@ -40,6 +43,8 @@ pub struct ClusterRun {
     pub segments: BTreeMap<&'static str, Segment>,
     pub status: BTreeMap<&'static str, CollectorStatus>,
     pub stats: ClusterStats,
+    /// Settings of the capped (per-user, per-account) families.
+    caps: Arc<CapSettings>,
 }
 
 fn settings(config: &ClusterConfig, timeout: Duration) -> String {
@@ -58,6 +63,7 @@ impl ClusterRun {
             segments: BTreeMap::new(),
             status: BTreeMap::new(),
             stats: ClusterStats::default(),
+            caps: Arc::default(),
         })
     }
 
@@ -116,6 +122,19 @@ impl ClusterRun {
                 });
             status.interval = tiers.collector_interval(c);
         }
+    }
+
+    /// Takes the cap settings; the capped families of the enabled collectors are
+    /// exported with their top N.
+    pub fn set_caps(&mut self, caps: &CapSettings, collectors: &[&'static CollectorDef]) {
+        self.stats.set_caps(
+            cap::FAMILIES
+                .iter()
+                .filter(|f| collectors.iter().any(|c| c.name == f.collector))
+                .map(|f| (f.name, caps.limit(f.name).top))
+                .collect(),
+        );
+        self.caps = Arc::new(caps.clone());
     }
 
     /// Whether `kind` is read in this collection: fast data always; slower data when
@@ -223,10 +242,7 @@ impl ClusterRun {
         {
             self.known_name = Some(name);
         }
-        let ctx = Context {
-            cluster: self.label().to_string(),
-            now: unix_now() as i64,
-        };
+        let ctx = Context::new(self.label(), unix_now() as i64).with_caps(self.caps.clone());
         self.stats.jwt_expiry = self.source.jwt_expiry();
         let mut ran = Vec::new();
         for def in collectors {
@@ -237,6 +253,7 @@ impl ClusterRun {
                 ran.push(def.name);
             }
         }
+        self.stats.add_dropped(ctx.take_folded());
         let label = self.label().to_string();
         for status in self.status.values_mut() {
             status.cluster.clone_from(&label);

@@ -182,6 +182,7 @@ impl Engine {
                 None => ClusterRun::new(cluster.clone(), config.timeout)?,
             };
             run.set_collectors(&self.collectors, &config.collectors, &tiers);
+            run.set_caps(&config.caps, &config.collectors);
             runs.push(run);
         }
         self.clusters = runs;

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run the real binary, scrape it, read values.
 #![allow(dead_code)]
 
+pub mod lab;
 pub mod tls;
 
 use std::io::{Read, Write};
