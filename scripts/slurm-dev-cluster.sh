@@ -121,7 +121,7 @@ accounting_on() { [[ -f $ACCT_MARKER ]]; }
 
 daemon_names() {
     echo munged
-    if accounting_on; then echo mariadb slurmdbd; fi
+    if accounting_on; then echo mariadb; echo slurmdbd; fi
     echo slurmctld
     local n; for n in "${REAL_NODES[@]}"; do echo "slurmd-$n"; done
     echo slurmrestd
