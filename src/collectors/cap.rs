@@ -46,11 +46,23 @@ pub struct CapFamily {
 }
 
 /// Every capped family (the names of `caps.<family>` and `--caps.<family>.*`).
-pub const FAMILIES: &[CapFamily] = &[CapFamily {
-    name: "rpc_user",
-    collector: "rpc_users",
-    description: "users of sdiag's RPC statistics (slurm_scheduler_user_*)",
-}];
+pub const FAMILIES: &[CapFamily] = &[
+    CapFamily {
+        name: "rpc_user",
+        collector: "rpc_users",
+        description: "users of sdiag's RPC statistics (slurm_scheduler_user_*)",
+    },
+    CapFamily {
+        name: "fairshare_user",
+        collector: "fairshare_users",
+        description: "users of the fair-share tree (slurm_user_fairshare_*), heaviest by raw usage",
+    },
+    CapFamily {
+        name: "association_user",
+        collector: "associations_users",
+        description: "users' associations (slurm_user_association_*), heaviest by submitted jobs",
+    },
+];
 
 /// Looks a capped family up by name.
 pub fn find(name: &str) -> Option<&'static CapFamily> {

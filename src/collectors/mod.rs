@@ -9,9 +9,11 @@
 //! [`Context::cap`]; see [`cap`] for the mechanism and how to add one.
 
 mod associations;
+mod associations_users;
 pub mod cap;
 mod controller;
 mod fairshare;
+mod fairshare_users;
 mod gpus;
 mod jobs;
 mod licenses;
@@ -119,6 +121,8 @@ pub const ALL: &[CollectorDef] = &[
     fairshare::DEF,
     qos::DEF,
     associations::DEF,
+    fairshare_users::DEF,
+    associations_users::DEF,
     rpc_users::DEF,
 ];
 

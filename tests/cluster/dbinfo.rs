@@ -355,3 +355,88 @@ fn cli_json_shares_on_22_05_is_down_with_the_reason() {
     assert!(logs.contains("query=shares"), "{logs}");
     assert!(logs.contains("unrecognized option"), "{logs}");
 }
+
+/// Per-user series (opt-in, capped at 2 users): the kept users' rows equal sshare's and
+/// the association manager's; the users left out are counted.
+#[test]
+fn cli_per_user_series_are_capped_and_match_slurm() {
+    let Some(conf) = accounting_conf() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut args = FLAGS.to_vec();
+    args.extend([
+        "--collector.fairshare_users",
+        "--collector.associations_users",
+        "--caps.default.top=2",
+    ]);
+    let exporter = Exporter::start(
+        &args,
+        &[("SLURM_CONF", &conf)],
+        dir.path().join("exporter.log"),
+    );
+    wait_up(&exporter, &["fairshare_users", "associations_users"]);
+    let sshare = run(
+        &conf,
+        "sshare",
+        &[
+            "-a",
+            "-P",
+            "-n",
+            "-o",
+            "Account,User,RawShares,NormShares,FairShare",
+        ],
+    );
+    let users: Vec<Vec<String>> = rows(&sshare)
+        .into_iter()
+        .filter(|r| !r[1].is_empty())
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = users.iter().map(|r| r[1].as_str()).collect();
+    assert!(
+        distinct.len() > 2,
+        "the lab has more than 2 users: {sshare}"
+    );
+    let m = exporter.metrics();
+    let mut kept = std::collections::BTreeSet::new();
+    for r in &users {
+        let labels = [("account", r[0].as_str()), ("user", r[1].as_str())];
+        let Some(shares) = value(&m, "slurm_user_fairshare_shares", &labels) else {
+            continue;
+        };
+        kept.insert(r[1].clone());
+        assert_eq!(Some(shares), num(&r[2]), "{r:?}");
+        assert_eq!(
+            value(&m, "slurm_user_fairshare_shares_normalized", &labels),
+            num(&r[3])
+        );
+        // the factor moves with usage every minute: present and in 0..=1
+        let factor = value(&m, "slurm_user_fairshare_factor", &labels).unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&factor), "{r:?}: {factor}");
+    }
+    assert_eq!(kept.len(), 2, "top 2 users kept: {kept:?}");
+    for family in ["fairshare_user", "association_user"] {
+        let dropped = value(
+            &m,
+            "slurm_exporter_series_dropped_total",
+            &[("family", family)],
+        );
+        assert!(dropped.unwrap_or(0.0) >= 1.0, "{family}: {dropped:?}");
+    }
+    // a user association kept: limits from sacctmgr (none set: absent), usage present
+    let assoc_users: std::collections::BTreeSet<String> = m
+        .lines()
+        .filter(|l| l.starts_with("slurm_user_association_used_submit_jobs{"))
+        .filter_map(|l| {
+            l.split("user=\"")
+                .nth(1)?
+                .split('"')
+                .next()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(assoc_users.len(), 2, "{assoc_users:?}");
+    assert!(
+        !m.contains("\nslurm_user_association_limit_max_jobs{"),
+        "no MaxJobs set in the lab"
+    );
+}
