@@ -22,17 +22,7 @@ step() {
     printf -- '-- %s: ok (%ss)\n' "$name" $((SECONDS - start))
 }
 
-need=()
-command -v promtool >/dev/null || need+=(prometheus)
-command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || need+=(prometheus-alertmanager)
-/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
-command -v openssl >/dev/null || need+=(openssl)
-if ((${#need[@]})); then
-    printf '\n== installing %s\n' "${need[*]}"
-    install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
-             -o DPkg::Lock::Timeout=600 "${need[@]}")
-    "${install[@]}" >/dev/null || { apt-get update -qq && "${install[@]}" >/dev/null; }
-fi
+scripts/install-monitoring-tools.sh
 py=/usr/bin/python3   # Debian's, with python3-yaml
 
 if [[ -z "${SLURM_CONF:-}" ]]; then

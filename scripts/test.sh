@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, lints, unit tests, tests on fake Slurm commands, and
-# the integration tests against a real local Slurm cluster (brought up, with a
-# workload, if it is not up yet). Exits non-zero on the first failure.
+# Runs every test: formatting, lints, unit tests, tests on fake Slurm commands, the
+# integration tests against a real local Slurm cluster (brought up, with a workload, if it
+# is not up yet), and the end-to-end alerting test (scripts/e2e.sh). Exits non-zero on the
+# first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -30,6 +31,9 @@ fi
 step "compat recording rules"
 scripts/check-compat-rules.sh
 step "monitoring bundle (rules, Alertmanager, metric names, dashboards, Kubernetes, systemd)" && scripts/check-monitoring.sh
+step "end-to-end: Slurm -> exporter -> Prometheus -> Alertmanager -> receivers, five fault scenarios"
+# Stops and SIGSTOPs this lab's slurmctld, and leaves it running again.
+scripts/e2e.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -19,18 +19,14 @@ import datetime
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-MON = ROOT / "deploy/monitoring"
-RENDER = MON / "render-alertmanager.py"
+from livetools import MON, RENDER, alert_rules, expected_receivers, free_port, http_json, start_alertmanager, stop
 GRAFANA = "https://grafana.example.org"
 ENV = {
     "AM_SMTP_SMARTHOST": "127.0.0.1:2525",
@@ -57,32 +53,8 @@ def fail(msg):
     print("FAIL:", msg, file=sys.stderr)
 
 
-def expected_receivers(labels):
-    """The routing policy of issue 6, written independently of the config."""
-    if labels.get("service") != "slurm-exporter":
-        return ["default"]
-    out = []
-    if labels.get("category") == "security":
-        out.append("security")           # whatever the priority
-    if labels.get("category") == "sla":
-        out.append("sla-exec")
-    if labels.get("priority") == "P0":
-        out.append("oncall-page")
-    elif labels.get("category") == "capacity" and labels.get("priority") == "P2":
-        out.append("capacity")
-    elif labels.get("priority") == "P1":
-        out.append("team-slack")
-    elif not out:
-        out.append("default")
-    return out
-
-
 def rules():
-    crd = yaml.safe_load((MON / "prometheus-rules.yaml").read_text())
-    for group in crd["spec"]["groups"]:
-        for rule in group["rules"]:
-            if "alert" in rule:
-                yield rule
+    return alert_rules(MON / "prometheus-rules.yaml")
 
 
 def render(tmp):
@@ -201,20 +173,6 @@ def check_routes(config):
           f"security; {', '.join(must.values())})")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def api(base, path, body=None):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as r:
-        text = r.read().decode()
-        return json.loads(text) if text else None
-
-
 def check_inhibition(config, tmp):
     by_name = {}
     for rule in rules():
@@ -253,29 +211,17 @@ def check_inhibition(config, tmp):
                         "slow-warn": "slow-crit", "unhealthy-warn-c3": "unhealthy-crit-c3"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(tmp / "alertmanager.log", "w")
-    proc = subprocess.Popen(["prometheus-alertmanager", f"--config.file={config}",
-                             f"--storage.path={tmp / 'am-data'}", f"--web.listen-address=127.0.0.1:{port}",
-                             "--cluster.listen-address=", "--log.level=warn"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = start_alertmanager(config, tmp / "am-data", port, tmp / "alertmanager.log")
     try:
-        deadline = time.time() + 20
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/ready", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise SystemExit("alertmanager did not start: " + (tmp / "alertmanager.log").read_text())
-                time.sleep(0.2)
         now = datetime.datetime.now(datetime.timezone.utc)
         ends = (now + datetime.timedelta(minutes=10)).isoformat()
-        api(base, "/api/v2/alerts", [{"labels": l, "annotations": {"summary": k}, "startsAt": now.isoformat(),
-                                      "endsAt": ends} for k, l in alerts.items()])
+        http_json(base + "/api/v2/alerts", [{"labels": l, "annotations": {"summary": k},
+                                             "startsAt": now.isoformat(), "endsAt": ends}
+                                            for k, l in alerts.items()])
         fp_of, state = {}, {}
         for _ in range(50):
             time.sleep(0.2)
-            got = api(base, "/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true")
+            got = http_json(base + "/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true")
             state = {a["annotations"]["summary"]: a for a in got}
             if len(state) == len(alerts) and all(a["status"]["state"] != "unprocessed" for a in got):
                 inhibited_now = {k for k, a in state.items() if a["status"]["inhibitedBy"]}
@@ -297,11 +243,7 @@ def check_inhibition(config, tmp):
         print(f"inhibition (live Alertmanager 127.0.0.1:{port}): {len(expect_inhibited)} of "
               f"{len(alerts)} alerts muted exactly as expected")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def main():

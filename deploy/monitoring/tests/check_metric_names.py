@@ -25,7 +25,6 @@ import json
 import os
 import pathlib
 import re
-import socket
 import ssl
 import subprocess
 import sys
@@ -35,6 +34,8 @@ import urllib.error
 import urllib.request
 
 import yaml
+
+from livetools import BCRYPT, PASSWORD, USER, free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 MON = ROOT / "deploy/monitoring"
@@ -50,9 +51,6 @@ KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "off
 LIST_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
 IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 NUMBER = re.compile(r"[0-9.]+(?:[eE][+-]?[0-9]+)?[A-Za-z0-9]*")
-# The example hash of deploy/web-config/tls-basic-auth.yml: user prometheus, "change-me".
-USER, PASSWORD = "prometheus", "change-me"
-BCRYPT = "$2b$10$805ICehGr8k9VAK7UaNC5..YCDctXwbXAeBnwnI1wUOII007gzMmK"
 
 
 # ------------------------------------------------------------------ PromQL selector extraction
@@ -284,12 +282,6 @@ def split_promql_block(block):
 
 
 # ------------------------------------------------------------------ live capture
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def capture(exporter, workdir):
     """Runs the exporter twice against the local cluster, both serving TLS + basic auth:
     CLI source, and REST source minting its JWT (when SLURM_LAB_REST_URL is set), so the

@@ -1,0 +1,122 @@
+"""Helpers shared by the checks that run the bundle on live processes (check_alertmanager.py,
+check_metric_names.py, the end-to-end stack e2e_*.py): the bundle's rules and routing policy,
+free ports on 127.0.0.1, JSON over HTTP, Alertmanager and Prometheus processes.
+
+Python 3 standard library plus PyYAML.
+"""
+import json
+import pathlib
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+MON = ROOT / "deploy/monitoring"
+RULES = MON / "prometheus-rules.yaml"
+RENDER = MON / "render-alertmanager.py"
+
+# The example hash of deploy/web-config/tls-basic-auth.yml: user prometheus, "change-me".
+USER, PASSWORD = "prometheus", "change-me"
+BCRYPT = "$2b$10$805ICehGr8k9VAK7UaNC5..YCDctXwbXAeBnwnI1wUOII007gzMmK"
+
+
+class Fail(Exception):
+    """A check of a live test failed (the message says what was expected and seen)."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def rule_groups(path=RULES):
+    """The groups of every PrometheusRule in the file (its `.spec`, a plain rule file)."""
+    docs = yaml.safe_load_all(pathlib.Path(path).read_text())
+    return [g for d in docs if d and d.get("kind") == "PrometheusRule" for g in d["spec"]["groups"]]
+
+
+def alert_rules(path=RULES):
+    for group in rule_groups(path):
+        for rule in group["rules"]:
+            if "alert" in rule:
+                yield rule
+
+
+def expected_receivers(labels):
+    """The routing policy of issue 6, written independently of the config."""
+    if labels.get("service") != "slurm-exporter":
+        return ["default"]
+    out = []
+    if labels.get("category") == "security":
+        out.append("security")           # whatever the priority
+    if labels.get("category") == "sla":
+        out.append("sla-exec")
+    if labels.get("priority") == "P0":
+        out.append("oncall-page")
+    elif labels.get("category") == "capacity" and labels.get("priority") == "P2":
+        out.append("capacity")
+    elif labels.get("priority") == "P1":
+        out.append("team-slack")
+    elif not out:
+        out.append("default")
+    return out
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_json(url, body=None, timeout=5, headers=None):
+    """GET (or POST `body` as JSON) and decode the JSON answer (None when empty)."""
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        text = r.read().decode()
+        return json.loads(text) if text else None
+
+
+def wait_http(url, proc=None, timeout=20, log=None):
+    """Waits until `url` answers 2xx; fails early when `proc` exited."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if time.time() > deadline or (proc is not None and proc.poll() is not None):
+                text = pathlib.Path(log).read_text() if log else ""
+                raise SystemExit(f"{url} did not answer within {timeout} s\n{text}")
+            time.sleep(0.2)
+
+
+def start_alertmanager(config, data_dir, port, log, **popen):
+    """prometheus-alertmanager on 127.0.0.1:port with gossip off (an empty
+    --cluster.listen-address: otherwise it binds 9094 on every interface and waits to settle)."""
+    out = open(log, "w")
+    proc = subprocess.Popen(["prometheus-alertmanager", f"--config.file={config}",
+                             f"--storage.path={data_dir}", f"--web.listen-address=127.0.0.1:{port}",
+                             "--cluster.listen-address=", "--log.level=warn"],
+                            stdout=out, stderr=subprocess.STDOUT, **popen)
+    wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log=log)
+    return proc
+
+
+def prom_query(prom, expr, timeout=5):
+    """Instant query: the result list of /api/v1/query."""
+    q = urllib.parse.urlencode({"query": expr})
+    return http_json(f"{prom}/api/v1/query?{q}", timeout=timeout)["data"]["result"]
+
+
+def stop(proc, timeout=10):
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
