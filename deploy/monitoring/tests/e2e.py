@@ -172,6 +172,15 @@ class E2E:
         except Exception as e:   # a bug or a dead process: the table still prints
             traceback.print_exc()
             self.results.append((number, name, False, time.time() - start, f"{type(e).__name__}: {e}"))
+        if not self.results[-1][2]:
+            # Give the next scenarios a healthy lab and a good JWT to start from.
+            self.restore_lab()
+            self.stack.write_jwt()
+            try:
+                self.wait("/ready 200 after a failed scenario", 60, lambda: all(
+                    self.exporter_get(n, "/ready")[0] == 200 for n in ("cli", "rest")))
+            except (Fail, OSError):
+                pass
         mark = "PASS" if self.results[-1][2] else "FAIL"
         print(f"-- scenario {number} {name}: {mark} ({self.results[-1][3]:.0f} s) {self.results[-1][4]}",
               flush=True)
