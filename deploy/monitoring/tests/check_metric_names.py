@@ -35,7 +35,7 @@ import urllib.request
 
 import yaml
 
-from livetools import BCRYPT, PASSWORD, USER, free_port
+from livetools import BCRYPT, PASSWORD, USER, accounting_collectors, free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 MON = ROOT / "deploy/monitoring"
@@ -295,19 +295,11 @@ def capture(exporter, workdir):
     web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
                    f"basic_auth_users:\n  {USER}: {BCRYPT}\n")
     ctx = ssl.create_default_context(cafile=str(cert))
-    # The collectors that need slurmdbd (off by default) when the lab runs with
-    # accounting; fair share through REST needs Slurm 23.11+, so REST leaves it off.
-    try:
-        accounting = subprocess.run(["sacctmgr", "-n", "list", "cluster"],
-                                    capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        accounting = False
-    acct = ["--collector.qos", "--collector.associations"] if accounting else []
-    variants = [("cli", (["--collector.fairshare"] if accounting else []) + acct)]
+    variants = [("cli", accounting_collectors("cli"))]
     rest = os.environ.get("SLURM_LAB_REST_URL")
     if rest:
         variants.append(("rest", ["--slurm.source=rest", f"--slurm.rest-url={rest}",
-                                  "--slurm.jwt-mint-lifespan=1h", *acct]))
+                                  "--slurm.jwt-mint-lifespan=1h", *accounting_collectors("rest")]))
     else:
         print("SLURM_LAB_REST_URL not set: REST-only families are not captured", file=sys.stderr)
     procs = []

@@ -113,11 +113,14 @@ class E2E:
             return None, None, set()
         return m.group(3), m.group(2), set(re.findall(r" instance=(\S+)", rec["text"]))
 
-    def notified(self, since, alertname, status="firing", instance=None):
+    def notified(self, since, alertname, status="firing", instance=None, priority=None):
+        """Notifications of `alertname` (at `priority`: alerts at two severities share the
+        name) by (sink, destination)."""
         out = {}
         for rec in self.records(since):
-            name, _, insts = self.alerts_of(rec)
-            if name == alertname and rec["status"] == status and (instance is None or instance in insts):
+            name, prio, insts = self.alerts_of(rec)
+            if (name == alertname and rec["status"] == status and (instance is None or instance in insts)
+                    and (priority is None or prio == priority)):
                 out.setdefault((rec["sink"], rec["to"]), rec)
         return out
 
@@ -141,12 +144,14 @@ class E2E:
         """The notifications of `alertname` reach exactly the endpoints of the receivers the
         routing policy promises for `labels`, with the right content."""
         want = set().union(*(RECEIVER_ENDPOINTS[r] for r in expected_receivers(labels)))
-        got = self.wait(f"{status} {alertname} at {sorted(want)}", timeout,
+        prio = labels.get("priority")
+        got = self.wait(f"{status} {alertname} {prio} at {sorted(want)}", timeout,
                         lambda: (lambda g: g if set(g) >= want else None)(
-                            self.notified(since, alertname, status, instance)))
+                            self.notified(since, alertname, status, instance, prio)))
         time.sleep(1.5)   # anything misrouted arrives in the same flush
-        got = self.notified(since, alertname, status, instance)
-        check(set(got) == want, f"{alertname} ({status}) reached {sorted(got)}, the routing promises {sorted(want)}")
+        got = self.notified(since, alertname, status, instance, prio)
+        check(set(got) == want,
+              f"{alertname} {prio} ({status}) reached {sorted(got)}, the routing promises {sorted(want)}")
         for rec in got.values():
             self.check_content(rec, alertname)
         return sorted(f"{s}:{t}" for s, t in got)

@@ -227,6 +227,10 @@ def exporter_down(t):
     paged = t.expect_routed(since, "SlurmExporterDown", fired[0], 60)
     want = {"pagerduty:e2e-oncall-routing-key", "slack:#slurm-oncall", "email:oncall@example.org"}
     check(want <= set(paged), f"SlurmExporterDown paged {paged}, want {sorted(want)}")
+    early = t.notified(since, "SlurmExporterDown", "firing", None, "P1")
+    if early:
+        t.notes.append(f"scenario 3: the P1 SlurmExporterDown (one instance down) reached {sorted(early)} "
+                       "before the P0 one (all down) fired and muted it: the exporters stop one after the other")
     time.sleep(3)
     muted = []
     for a in t.am_alerts():

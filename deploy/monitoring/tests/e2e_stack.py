@@ -4,7 +4,8 @@
   receiver sinks (e2e_sinks.py: PagerDuty, Slack, SOC webhook, SMTP)
   two slurm-exporters against the local Slurm cluster (CLI and REST source), both serving
       TLS (a throwaway certificate) with basic auth (deploy/web-config/tls-basic-auth.yml's
-      example user), collecting every 2 s (fast, slow and accounting tiers alike)
+      example user), collecting every 2 s (fast, slow and accounting tiers alike), with the
+      slurmdbd collectors (fair share, QOS, associations) when the lab has accounting
   Prometheus (Debian's prometheus) scraping both every second as job="slurm-exporter",
       with the bundle's rules through the fast overlay (fast_overlay.py rules)
   Alertmanager (Debian's prometheus-alertmanager) with the bundle's config rendered by
@@ -28,8 +29,8 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from livetools import (BCRYPT, PASSWORD, RENDER, USER, free_port, http_json,  # noqa: E402
-                       prom_query, wait_http)
+from livetools import (BCRYPT, PASSWORD, RENDER, USER, accounting_collectors,  # noqa: E402
+                       free_port, http_json, prom_query, wait_http)
 
 HERE = pathlib.Path(__file__).resolve().parent
 INTERVAL = "2s"
@@ -150,7 +151,7 @@ class Stack:
             self.state["exporter"], f"--web.listen-address=127.0.0.1:{self.ports['exporter-' + name]}",
             f"--web.config.file={self.dir / 'web.yml'}", f"--collection.interval={INTERVAL}",
             f"--collection.slow-interval={INTERVAL}", f"--collection.accounting-interval={INTERVAL}",
-            f"--collection.timeout={INTERVAL}", "--log.level=warn", *source])
+            f"--collection.timeout={INTERVAL}", "--log.level=warn", *source, *accounting_collectors(name)])
 
     def start_prometheus(self):
         rules = self.dir / "rules.yml"

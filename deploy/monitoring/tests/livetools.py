@@ -66,6 +66,20 @@ def expected_receivers(labels):
     return out
 
 
+def accounting_collectors(source):
+    """The collectors that need slurmdbd (off by default), when the lab runs with accounting:
+    fair share, QOS, associations; fair share through REST needs Slurm 23.11+ (/shares), so
+    the REST source leaves it off."""
+    try:
+        accounting = subprocess.run(["sacctmgr", "-n", "list", "cluster"],
+                                    capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        accounting = False
+    if not accounting:
+        return []
+    return (["--collector.fairshare"] if source == "cli" else []) + ["--collector.qos", "--collector.associations"]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
