@@ -68,6 +68,52 @@ fn cli_exposition_matches_golden() {
     }
 }
 
+/// The collectors that need slurmdbd, on the recorded accounting run, with
+/// `tests/golden/slurm-22.05-cli-accounting.prom` (their families only).
+#[test]
+fn accounting_collectors_match_golden() {
+    let collectors = [
+        "fairshare",
+        "qos",
+        "associations",
+        "fairshare_users",
+        "associations_users",
+    ];
+    let mut args = vec!["--collection.interval=1s".to_string()];
+    args.extend(collectors.iter().map(|c| format!("--collector.{c}")));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let fake = FakeSlurm::new();
+    let exporter = fake.start_exporter(&args);
+    let metrics = exporter.wait_for("the accounting collectors", Duration::from_secs(10), |m| {
+        collectors
+            .iter()
+            .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
+    });
+    let ours = ["slurm_account_", "slurm_qos_", "slurm_user_"];
+    let got: String = stable_lines(&metrics)
+        .lines()
+        .filter(|l| {
+            let name = l
+                .strip_prefix("# HELP ")
+                .or_else(|| l.strip_prefix("# TYPE "))
+                .unwrap_or(l);
+            ours.iter().any(|p| name.starts_with(p))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = common::repo().join("tests/golden/slurm-22.05-cli-accounting.prom");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &got).unwrap_or_else(|e| panic!("{e}"));
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "/metrics differs from {} (UPDATE_GOLDEN=1 cargo test --test golden rewrites it):\n{got}",
+        path.display()
+    );
+}
+
 #[test]
 fn cluster_name_override_and_disabled_collector() {
     let fake = FakeSlurm::new();

@@ -206,7 +206,7 @@ impl FakeSlurm {
     pub fn new() -> FakeSlurm {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let script = repo().join("tests/support/fake-slurm.sh");
-        for name in ["squeue", "scontrol", "sdiag"] {
+        for name in ["squeue", "scontrol", "sdiag", "sshare", "sacctmgr"] {
             std::os::unix::fs::symlink(&script, dir.path().join(name))
                 .unwrap_or_else(|e| panic!("{e}"));
         }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Stands in for squeue, scontrol, sdiag and sinfo in tests and benchmarks: prints the output recorded from
+# Stands in for squeue, scontrol, sdiag, sinfo, sshare and sacctmgr in tests and benchmarks: prints the output recorded from
 # our 22.05 cluster, or misbehaves as $FAKE_SLURM_STATE/mode-<command> says:
 #   ok | fail (exit 1, a generic error) | down (exit 1, what 22.05 prints when slurmctld
 #   is unreachable) | hang | garbage | truncated-json (first half of squeue --json) |
@@ -45,6 +45,13 @@ case "$name $*" in
   "scontrol -o show license") cat "$fixtures/scontrol-show-license.txt" ;;
   "scontrol -o show reservation") cat "$fixtures/scontrol-show-reservation.txt" ;;
   "sdiag ") cat "$fixtures/sdiag.txt" ;;
+  # Accounting run (fair share, QOS, associations); the formats of SSHARE_FORMAT and QOS_FORMAT.
+  "sshare -a -P -o Account,User,Partition,RawShares,NormShares,RawUsage,NormUsage,EffectvUsage,FairShare,LevelFS")
+    cat "$fixtures/sshare.txt" ;;
+  "sacctmgr -n -P show qos format=Name,Priority,UsageFactor,GrpTRES,GrpJobs,GrpSubmit,GrpWall,MaxTRESPerUser,MaxJobsPerUser,MaxSubmitJobsPerUser,MaxTRES,MaxTRESPerAccount,MaxJobsPerAccount,MaxSubmitJobsPerAccount,MaxWall")
+    cat "$fixtures/sacctmgr-show-qos.txt" ;;
+  "scontrol -o show assoc_mgr flags=qos") cat "$fixtures/scontrol-show-assoc-mgr-qos.txt" ;;
+  "scontrol -o show assoc_mgr flags=assoc") cat "$fixtures/scontrol-show-assoc-mgr-assoc.txt" ;;
   "sinfo --json") cat "$fixtures/sinfo.json" ;;
   # Slurm 22.05's scontrol has no --json: the exporter falls back to sinfo --json.
   "scontrol show node --json") echo "scontrol: unrecognized option '--json'" >&2; exit 1 ;;
