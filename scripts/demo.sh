@@ -5,7 +5,8 @@
 #                           rules, Alertmanager with the bundle's routing, and sinks that
 #                           record every notification; prints the URLs
 #   scripts/demo.sh down    stops every process `up` started, by the PIDs it recorded in
-#                           .demo/pids (the lab stays up: scripts/slurm-dev-cluster.sh down)
+#                           .demo/pids, and the lab if `up` brought it up (one that was
+#                           already running stays up)
 # Everything listens on 127.0.0.1 (free ports picked at start). Rules and Alertmanager run
 # through the fast overlay (deploy/monitoring/tests/fast_overlay.py: waiting times / 60), so
 # a fault shows as an alert within seconds: try
@@ -26,6 +27,11 @@ down)
     else
         echo "demo: nothing to stop (no $state/pids)"
     fi
+    # The lab too, when `up` started it (the lab script stops its daemons by their PIDs).
+    if [[ -f $state/lab-started ]]; then
+        scripts/slurm-dev-cluster.sh down
+        rm -f "$state/lab-started"
+    fi
     exit 0
     ;;
 up) ;;
@@ -44,6 +50,8 @@ fi
 scripts/install-monitoring-tools.sh
 
 lab=scripts/slurm-dev-cluster.sh
+lab_started=
+"$lab" pid munged >/dev/null 2>&1 || lab_started=1   # nothing of the lab runs yet
 "$lab" up --accounting
 eval "$("$lab" env)"
 if [[ -z "$(squeue -h -t running -o %i)" ]]; then
@@ -52,6 +60,7 @@ fi
 cargo build --quiet --bin slurm-exporter
 rm -rf "$state"
 mkdir -p "$state"
+[[ -z $lab_started ]] || touch "$state/lab-started"
 /usr/bin/python3 "$stack" up --detach --state-dir "$state" \
     --exporter "${CARGO_TARGET_DIR:-target}/debug/slurm-exporter"
 cat <<EOF

@@ -10,9 +10,10 @@
 # authentication failure, stale data) and prints a pass/fail table with timings; the
 # scenarios are in deploy/monitoring/tests/e2e.py and e2e_scenarios.py.
 #
-# Uses the lab of this checkout (scripts/slurm-dev-cluster.sh, brought up with accounting
-# if it is not up) and stops/SIGSTOPs its slurmctld; leaves it running at the end. Every
-# process it starts is stopped by PID at the end, on failure too. Stops by itself after
+# Uses the lab of this checkout (scripts/slurm-dev-cluster.sh) and stops/SIGSTOPs its
+# slurmctld; a lab that was up is left up and healthy at the end, one it brought up itself
+# (with accounting) is stopped again. Every process it starts is stopped by PID at the end,
+# on failure too. Stops by itself after
 # E2E_TIME_LIMIT seconds (default 420). Installs prometheus, prometheus-alertmanager,
 # python3-yaml and openssl from Debian when missing (as root). About 2-3 minutes.
 set -euo pipefail
@@ -24,9 +25,9 @@ scripts/install-monitoring-tools.sh
 
 lab=scripts/slurm-dev-cluster.sh
 [[ -n ${SLURM_CONF:-} ]] || eval "$("$lab" env)"
-if ! scontrol ping >/dev/null 2>&1; then
-    "$lab" up --accounting
-fi
+lab_started=
+"$lab" pid munged >/dev/null 2>&1 || lab_started=1   # nothing of the lab runs yet
+"$lab" up --accounting >/dev/null                    # starts only what is missing
 if [[ -z "$(squeue -h -t running -o %i)" ]]; then
     "$lab" workload >/dev/null
 fi
@@ -50,6 +51,8 @@ cleanup() {
         tail -n 5 "$state"/*.log >&2 2>/dev/null || true
     fi
     [[ -n ${E2E_KEEP:-} ]] && echo "e2e: logs and sink records kept in $state" || rm -rf "$state"
+    # A lab this run brought up is stopped again (by its recorded PIDs); one that was up stays up.
+    [[ -z $lab_started ]] || "$lab" down >/dev/null 2>&1 || true
     exit "$rc"
 }
 trap cleanup EXIT
