@@ -124,6 +124,18 @@ cp "$TMP/rest-v0.0.38-nodes.json" "$TMP/rest-v0.0.38-nodes-gres.json"
 rest rest-v0.0.37-ping.json /slurm/v0.0.37/ping
 rest rest-v0.0.36-ping.json /slurm/v0.0.36/ping
 
+# Accounting (needs `up --accounting`): the exporter's sacct query over the last hour
+# (SACCT_FORMAT and the states must match src/model/text/sacct.rs and src/source/cli.rs),
+# the same through REST, and the "Nothing found" answer for an empty window.
+if sacctmgr -n list cluster >/dev/null 2>&1; then
+    SACCT_FORMAT='JobIDRaw,State,Partition,Account,QOS,Eligible,Start,End,ElapsedRaw,AllocCPUS,TotalCPU,ExitCode,NodeList'
+    cmd sacct.txt env TZ=UTC sacct -a -X -P -n -s BF,CA,CD,DL,F,NF,OOM,PR,TO,R -S now-1hour -E now -o "$SACCT_FORMAT"
+    rest rest-dbv0.0.38-jobs.json "/slurmdb/v0.0.38/jobs?state=BF%2CCA%2CCD%2CDL%2CF%2CNF%2COOM%2CPR%2CTO%2CR&start_time=now-3600&end_time=now"
+    rest rest-dbv0.0.38-jobs-empty.json "/slurmdb/v0.0.38/jobs?state=CD&start_time=now-1&end_time=now-1"
+else
+    log "no slurmdbd (up without --accounting): accounting fixtures not recorded"
+fi
+
 # Error shapes.
 rest_raw rest-404.txt /slurm/v0.0.40/ping            # unknown API version, valid token
 rest_raw rest-401.txt /slurm/v0.0.38/ping -          # no token headers: the only 401

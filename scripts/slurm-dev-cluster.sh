@@ -792,7 +792,14 @@ cmd_workload() {
     jf=$(sb -p batch -J lab-false --wrap false)
     jc=$(sb -p debug -J lab-cancelled --hold --wrap 'sleep 600')
     scancel "$jc"
-    wait_for 20 settled "$jt" "$jf" || log "short jobs not finished after 20 s (nodes busy from an earlier run?)"
+    # For the accounting collector: a non-zero exit, a job killed by a signal, a job
+    # that burns 2 s of CPU, and a job of the second account (labuser is in `lab`).
+    local je js jb jl
+    je=$(sb -p batch -J lab-exit3 --wrap 'exit 3')
+    js=$(sb -p debug -J lab-signal --wrap 'kill -KILL $$')
+    jb=$(sb -p debug -J lab-burn --wrap 'timeout 2 sh -c "while :; do :; done"; true')
+    jl=$(sb_as "$LAB_USER" -p batch -J labuser-true --wrap true)
+    wait_for 20 settled "$jt" "$jf" "$je" "$js" "$jb" "$jl" || log "short jobs not finished after 20 s (nodes busy from an earlier run?)"
     # 8 CPUs in total (n1, n2: 4 each). Running: 3 single-CPU jobs + 2 tasks of the %2
     # array + 1 task of the -c 2 array = 7 CPUs, packed n1 first, so n2 keeps 1 free CPU
     # and shows MIXED+DRAIN ("drng") once drained. Jobs submitted after the drain stay

@@ -133,6 +133,14 @@ pub fn command() -> Command {
             "Soft limit of series per snapshot: exported and logged when exceeded [default: 500000]",
         ))
         .arg(value_flag(
+            "accounting.lookback",
+            "Accounting collector: on first start, also count jobs that finished this long ago [default: 0s]",
+        ))
+        .arg(value_flag(
+            "accounting.max-window",
+            "Accounting collector: longest span of end times read in one collection [default: 1h]",
+        ))
+        .arg(value_flag(
             "log.level",
             "error, warn, info, debug or trace [default: info]",
         ))
@@ -265,6 +273,8 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
     raw.collection.ready_max_intervals =
         number(m, "collection.ready-max-intervals", "a whole number")?;
     raw.collection.series_limit = number(m, "collection.series-limit", "a whole number")?;
+    raw.accounting.lookback = s("accounting.lookback");
+    raw.accounting.max_window = s("accounting.max-window");
     raw.log.level = s("log.level");
     raw.log.format = match s("log.format").as_deref() {
         None => None,

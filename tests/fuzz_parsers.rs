@@ -114,7 +114,7 @@ fn collect_all(data: &SlurmData) {
     let ctx = Context::new("prop", 1_700_000_000);
     for collector in collectors::ALL {
         if collector.needs.iter().all(|kind| data.has(*kind)) {
-            let families = (collector.collect)(data, &ctx);
+            let families = collector.collect_once(data, &ctx);
             for format in [Format::Text, Format::OpenMetrics] {
                 let mut out = String::new();
                 encode(&families, format, &mut out);

@@ -167,6 +167,31 @@ fn everything() -> SlurmData {
                 ..Default::default()
             }],
         })),
+        accounting: Some(Arc::new(Accounting {
+            finished: vec![acct_job()],
+            started: vec![acct_job()],
+            watermark: 3,
+            catching_up: false,
+        })),
+    }
+}
+
+/// One finished job that also started, for the accounting families.
+fn acct_job() -> AcctJob {
+    AcctJob {
+        id: 1,
+        state: "COMPLETED".into(),
+        partition: Some("debug".into()),
+        account: Some("lab".into()),
+        qos: Some("normal".into()),
+        eligible: Some(1),
+        start: Some(2),
+        end: Some(3),
+        ran: true,
+        elapsed_seconds: Some(1),
+        alloc_cpus: Some(1),
+        total_cpu_seconds: Some(0.5),
+        exit: Some((0, 0)),
     }
 }
 
@@ -176,7 +201,12 @@ fn rows() -> Vec<String> {
     let data = everything();
     let mut sections: Vec<(String, Vec<Family>)> = collectors::ALL
         .iter()
-        .map(|c| (format!("collector `{}`", c.name), (c.collect)(&data, &ctx)))
+        .map(|c| {
+            (
+                format!("collector `{}`", c.name),
+                c.collect_once(&data, &ctx),
+            )
+        })
         .collect();
     let stats = CollectionStats::default();
     let mut cluster = ClusterStats::default();

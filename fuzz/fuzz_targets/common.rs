@@ -16,7 +16,7 @@ pub fn collect_all(data: &SlurmData) {
     };
     for collector in collectors::ALL {
         if collector.needs.iter().all(|kind| data.has(*kind)) {
-            let families = (collector.collect)(data, &ctx);
+            let families = collector.collect_once(data, &ctx);
             for format in [Format::Text, Format::OpenMetrics] {
                 let mut out = String::new();
                 encode(&families, format, &mut out);

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, SlurmData};
 
@@ -18,7 +18,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "per-account association limits (GrpTRES, GrpJobs, GrpSubmit, GrpWall) and usage (needs slurmdbd)",
     enabled_by_default: false,
     needs: &[DataKind::Associations],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{Association, DataKind, SlurmData};
 
@@ -22,7 +22,7 @@ pub const DEF: CollectorDef = CollectorDef {
         "per-user association limits and usage (opt-in; capped: top N users by submitted jobs)",
     enabled_by_default: false,
     needs: &[DataKind::Associations],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

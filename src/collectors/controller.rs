@@ -1,6 +1,6 @@
 //! Controller: cluster identity and version, whether each slurmctld answers, ping latency.
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, SlurmData};
 
@@ -9,7 +9,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "Slurm version and cluster, controllers up and ping latency",
     enabled_by_default: true,
     needs: &[DataKind::Controllers],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

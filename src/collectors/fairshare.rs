@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, SlurmData};
 
@@ -20,7 +20,7 @@ pub const DEF: CollectorDef = CollectorDef {
         "per-account fair share: shares, usage, LevelFS (needs slurmdbd; REST needs Slurm 23.11+)",
     enabled_by_default: false,
     needs: &[DataKind::Shares],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

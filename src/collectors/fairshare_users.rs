@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, ShareRow, SlurmData};
 
@@ -19,7 +19,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "per-user fair share: shares, usage, factor, LevelFS (opt-in; capped: top N users by raw usage)",
     enabled_by_default: false,
     needs: &[DataKind::Shares],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use super::nodes::is_usable;
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, Gres, Node, SlurmData};
 
@@ -25,7 +25,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "GPUs and other GRES by name and model: configured, allocated, idle per node (nodes with GRES only), per partition and cluster-wide",
     enabled_by_default: true,
     needs: &[DataKind::Nodes],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 /// One GRES name and model of one node.

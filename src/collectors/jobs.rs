@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::job::{reason_label, PENDING_REASONS};
 use crate::model::{DataKind, JobState, SlurmData};
@@ -14,7 +14,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "jobs, CPUs and nodes by state and partition; pending jobs by reason; oldest pending job per partition",
     enabled_by_default: true,
     needs: &[DataKind::Jobs],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 const STATES: usize = JobState::ALL.len();

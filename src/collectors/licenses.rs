@@ -3,7 +3,7 @@
 //! One query (`scontrol -o show license` or REST `/licenses`), a few series per
 //! license: on by default.
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, SlurmData};
 
@@ -12,7 +12,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "per-license total, used, free and reserved counts; remote license server figures",
     enabled_by_default: true,
     needs: &[DataKind::Licenses],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

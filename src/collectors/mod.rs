@@ -7,7 +7,16 @@
 //!
 //! Families with unbounded label values (users, accounts) go through
 //! [`Context::cap`]; see [`cap`] for the mechanism and how to add one.
+//!
+//! Most collectors are [`Collect::Pure`]: this collection's data in, families out.
+//! A collector that needs the past (counters of events, durations between
+//! snapshots) is [`Collect::Stateful`]: the engine owns one [`CollectorState`] per
+//! such collector, created when the collector is switched on, folds each
+//! collection's data into it (only when all the collector's data was fetched, so a
+//! failed read changes nothing) and renders it. The state is plain data updated
+//! without I/O, so it is tested like a pure function: state + data -> state.
 
+mod accounting;
 mod associations;
 mod associations_users;
 pub mod cap;
@@ -105,7 +114,41 @@ pub struct CollectorDef {
     pub description: &'static str,
     pub enabled_by_default: bool,
     pub needs: &'static [DataKind],
-    pub collect: fn(&SlurmData, &Context) -> Vec<Family>,
+    pub collect: Collect,
+}
+
+/// How a collector turns data into families.
+#[derive(Debug, Clone, Copy)]
+pub enum Collect {
+    /// A function of this collection's data only.
+    Pure(fn(&SlurmData, &Context) -> Vec<Family>),
+    /// State kept across collections; this makes the initial (empty) state.
+    Stateful(fn() -> Box<dyn CollectorState>),
+}
+
+/// The state of a [`Collect::Stateful`] collector (counters that accumulate,
+/// the previous snapshot, ...). No I/O: everything comes in through `update`.
+pub trait CollectorState: Send + Sync + std::fmt::Debug {
+    /// Folds one collection's data in. Called once per collection in which all
+    /// the collector's data was fetched, in collection order.
+    fn update(&mut self, data: &SlurmData, ctx: &Context);
+    /// The families the state shows now.
+    fn families(&self, ctx: &Context) -> Vec<Family>;
+}
+
+impl CollectorDef {
+    /// The families for `data` alone: a pure collector's output, or what a
+    /// stateful collector shows after its first collection (tests, docs, fuzzing).
+    pub fn collect_once(&self, data: &SlurmData, ctx: &Context) -> Vec<Family> {
+        match self.collect {
+            Collect::Pure(collect) => collect(data, ctx),
+            Collect::Stateful(init) => {
+                let mut state = init();
+                state.update(data, ctx);
+                state.families(ctx)
+            }
+        }
+    }
 }
 
 /// Every collector the exporter has.
@@ -124,6 +167,7 @@ pub const ALL: &[CollectorDef] = &[
     fairshare_users::DEF,
     associations_users::DEF,
     rpc_users::DEF,
+    accounting::DEF,
 ];
 
 /// Looks a collector up by name.

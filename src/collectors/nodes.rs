@@ -1,6 +1,6 @@
 //! Nodes: per-node capacity, allocation, load and state; cluster-wide counts.
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, Node, NodeStatus, SlurmData};
 
@@ -9,7 +9,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "per-node CPUs, memory, load, state and drain/down reason; cluster-wide node and CPU counts by state",
     enabled_by_default: true,
     needs: &[DataKind::Nodes],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 /// Whether a node's idle CPUs can take work; CPUs on other nodes count as `other`,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::nodes::{cpu_split, memory_split};
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::partition::PARTITION_STATES;
 use crate::model::{DataKind, NodeStatus, SlurmData};
@@ -13,7 +13,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "per-partition state, time limit, and nodes, CPUs and memory by state",
     enabled_by_default: true,
     needs: &[DataKind::Partitions, DataKind::Nodes],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 #[derive(Default)]

@@ -5,7 +5,7 @@
 //! slurmrestd cannot see it, so those series are absent there). A limit that is not
 //! set has no series. A few series per QOS (and per TRES with a limit or usage).
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, SlurmData, Tres};
 
@@ -14,7 +14,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "per-QOS limits, priority, usage factor and current usage (needs slurmdbd)",
     enabled_by_default: false,
     needs: &[DataKind::Qos, DataKind::QosUsage],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 struct Fams(Vec<Family>);

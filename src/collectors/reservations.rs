@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{hostlist, DataKind, NodeStatus, SlurmData};
 
@@ -17,7 +17,7 @@ pub const DEF: CollectorDef = CollectorDef {
         "per-reservation info, start/end times, node and core counts, states of the reserved nodes",
     enabled_by_default: true,
     needs: &[DataKind::Reservations, DataKind::Nodes],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

@@ -8,7 +8,7 @@
 //! `other` makes `other` jump, which `rate()` reads as a counter reset; a generous
 //! `caps.rpc_user.top` keeps that rare.
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::Family;
 use crate::model::{DataKind, SlurmData};
 
@@ -17,7 +17,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "sdiag's RPC count and time per user (opt-in; capped: top N users plus `other`)",
     enabled_by_default: false,
     needs: &[DataKind::Diag],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 fn collect(data: &SlurmData, ctx: &Context) -> Vec<Family> {

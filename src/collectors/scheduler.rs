@@ -2,7 +2,7 @@
 //! counts (reset daily at 00:00 UTC, on `sdiag -r` and on restart) as counters, with
 //! the time of the last reset so resets are visible.
 
-use super::{CollectorDef, Context};
+use super::{Collect, CollectorDef, Context};
 use crate::exposition::{Family, MetricType};
 use crate::model::{DataKind, Diag, SlurmData};
 
@@ -11,7 +11,7 @@ pub const DEF: CollectorDef = CollectorDef {
     description: "sdiag: threads, agent and DBD queues, main and backfill cycles, job counters, RPCs by message type",
     enabled_by_default: true,
     needs: &[DataKind::Diag],
-    collect,
+    collect: Collect::Pure(collect),
 };
 
 const US: f64 = 1e-6;

@@ -120,6 +120,18 @@ pub struct RawConfig {
     /// Capped families (`default` or a name of `collectors::cap::FAMILIES`) → settings.
     #[serde(default)]
     pub caps: BTreeMap<String, RawCap>,
+    #[serde(default)]
+    pub accounting: RawAccounting,
+}
+
+/// The accounting collector's reading of slurmdbd.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccounting {
+    /// On first start, also count jobs that finished this long ago (default 0: from now).
+    pub lookback: Option<String>,
+    /// Longest span of end times read in one collection (catch-up bound).
+    pub max_window: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -231,7 +243,9 @@ impl RawConfig {
             collection.ready_max_intervals,
             collection.series_limit,
             log.level,
-            log.format
+            log.format,
+            accounting.lookback,
+            accounting.max_window
         );
         self.collectors.extend(other.collectors);
         self.slurm = self.slurm.overlay(other.slurm);
@@ -374,6 +388,10 @@ pub struct Config {
     pub caps: CapSettings,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// `accounting.lookback`: where the accounting watermark starts, before now.
+    pub accounting_lookback: Duration,
+    /// `accounting.max_window`: the catch-up bound of one accounting read.
+    pub accounting_max_window: Duration,
 }
 
 pub const DEFAULT_LISTEN: &str = ":10341";
@@ -384,6 +402,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_READY_MAX_INTERVALS: u32 = 3;
 /// Enough for ~40,000 nodes with the default collectors (about 12 series per node).
 pub const DEFAULT_SERIES_LIMIT: u64 = 500_000;
+pub const DEFAULT_ACCOUNTING_MAX_WINDOW: Duration = Duration::from_secs(3600);
 
 impl Config {
     /// Validates raw values; `jwt_in_env` tells whether `SLURM_JWT` is set.
@@ -452,6 +471,17 @@ impl Config {
             })
             .collect();
         let caps = cap_settings(&raw.caps)?;
+        let accounting_lookback =
+            parse_duration("accounting.lookback", raw.accounting.lookback.as_deref())?
+                .unwrap_or(Duration::ZERO);
+        let accounting_max_window = parse_duration(
+            "accounting.max_window",
+            raw.accounting.max_window.as_deref(),
+        )?
+        .unwrap_or(DEFAULT_ACCOUNTING_MAX_WINDOW);
+        if accounting_max_window < Duration::from_secs(1) {
+            return Err(invalid("accounting.max_window", "must be at least 1s"));
+        }
         let log_level = raw.log.level.unwrap_or_else(|| "info".to_string());
         if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
             return Err(invalid(
@@ -473,6 +503,8 @@ impl Config {
             caps,
             log_level,
             log_format: raw.log.format.unwrap_or(LogFormat::Logfmt),
+            accounting_lookback,
+            accounting_max_window,
         })
     }
 

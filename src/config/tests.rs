@@ -20,6 +20,16 @@ fn defaults() {
         !c.collector_enabled("rpc_users"),
         "per-user series are opt-in"
     );
+    assert!(!c.collector_enabled("accounting"), "needs slurmdbd: opt-in");
+    assert_eq!(c.accounting_lookback, Duration::ZERO);
+    assert_eq!(c.accounting_max_window, Duration::from_secs(3600));
+    let c =
+        config("accounting:\n  lookback: 2h\n  max_window: 10m\ncollectors:\n  accounting: true\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.collector_enabled("accounting"));
+    assert_eq!(c.accounting_lookback, Duration::from_secs(7200));
+    assert_eq!(c.accounting_max_window, Duration::from_secs(600));
+    assert!(config("accounting:\n  max_window: 0s\n").is_err());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use std::sync::Arc;
 
 use crate::collectors::cap::{self, CapSettings};
-use crate::collectors::{CollectorDef, Context};
+use crate::collectors::{Collect, CollectorDef, CollectorState, Context};
 use crate::config::ClusterConfig;
 use crate::encoded::Encoded;
 use crate::exposition::Format;
@@ -45,17 +45,35 @@ pub struct ClusterRun {
     pub stats: ClusterStats,
     /// Settings of the capped (per-user, per-account) families.
     caps: Arc<CapSettings>,
+    /// State of the stateful collectors, from their first collection until they
+    /// are switched off.
+    states: BTreeMap<&'static str, Box<dyn CollectorState>>,
 }
 
-fn settings(config: &ClusterConfig, timeout: Duration) -> String {
-    format!("{}|{:?}", config.source_settings(), timeout)
+/// The accounting watermark's start (look-back) and catch-up bound (`accounting.*`).
+pub type AccountingSettings = (Duration, Duration);
+
+fn settings(config: &ClusterConfig, timeout: Duration, acct: AccountingSettings) -> String {
+    format!("{}|{:?}|{:?}", config.source_settings(), timeout, acct)
+}
+
+fn build(
+    config: &ClusterConfig,
+    timeout: Duration,
+    acct: AccountingSettings,
+) -> anyhow::Result<Source> {
+    Ok(Source::from_config(config, timeout)?.with_accounting(acct.0, acct.1))
 }
 
 impl ClusterRun {
-    pub fn new(config: ClusterConfig, timeout: Duration) -> anyhow::Result<ClusterRun> {
+    pub fn new(
+        config: ClusterConfig,
+        timeout: Duration,
+        acct: AccountingSettings,
+    ) -> anyhow::Result<ClusterRun> {
         Ok(ClusterRun {
-            source: Source::from_config(&config, timeout)?,
-            source_settings: settings(&config, timeout),
+            source: build(&config, timeout, acct)?,
+            source_settings: settings(&config, timeout, acct),
             config,
             known_name: None,
             attempts: BTreeMap::new(),
@@ -64,15 +82,21 @@ impl ClusterRun {
             status: BTreeMap::new(),
             stats: ClusterStats::default(),
             caps: Arc::default(),
+            states: BTreeMap::new(),
         })
     }
 
     /// Takes a new configuration of the same cluster; the source is rebuilt only
     /// when its settings changed.
-    pub fn reconfigure(&mut self, config: ClusterConfig, timeout: Duration) -> anyhow::Result<()> {
-        let new_settings = settings(&config, timeout);
+    pub fn reconfigure(
+        &mut self,
+        config: ClusterConfig,
+        timeout: Duration,
+        acct: AccountingSettings,
+    ) -> anyhow::Result<()> {
+        let new_settings = settings(&config, timeout, acct);
         if new_settings != self.source_settings {
-            self.source = Source::from_config(&config, timeout)?;
+            self.source = build(&config, timeout, acct)?;
             self.source_settings = new_settings;
         }
         self.config = config;
@@ -98,6 +122,7 @@ impl ClusterRun {
     ) {
         for removed in old.iter().filter(|c| !new.iter().any(|n| n.name == c.name)) {
             self.segments.remove(removed.name);
+            self.states.remove(removed.name);
             self.status.remove(removed.name);
             self.stats.collectors.remove(removed.name);
         }
@@ -287,7 +312,14 @@ impl ClusterRun {
                 interval: Duration::ZERO,
             });
         if failures.is_empty() && def.needs.iter().all(|k| data.has(*k)) {
-            let families = (def.collect)(data, ctx);
+            let families = match def.collect {
+                Collect::Pure(collect) => collect(data, ctx),
+                Collect::Stateful(init) => {
+                    let state = self.states.entry(def.name).or_insert_with(init);
+                    state.update(data, ctx);
+                    state.families(ctx)
+                }
+            };
             let series = families.iter().map(|f| f.series()).sum();
             let text = Encoded::new(&families, Format::Text);
             let openmetrics = Encoded::new(&families, Format::OpenMetrics);

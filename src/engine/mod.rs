@@ -164,13 +164,14 @@ impl Engine {
     /// is rebuilt only when its settings changed.
     pub fn apply(&mut self, config: &Config) -> anyhow::Result<()> {
         let tiers = Tiers::from_config(config);
+        let acct = (config.accounting_lookback, config.accounting_max_window);
         let mut old = std::mem::take(&mut self.clusters);
         let mut runs = Vec::with_capacity(config.clusters.len());
         for cluster in &config.clusters {
             let mut run = match old.iter().position(|r| r.config.name == cluster.name) {
                 Some(i) => {
                     let mut run = old.swap_remove(i);
-                    if let Err(e) = run.reconfigure(cluster.clone(), config.timeout) {
+                    if let Err(e) = run.reconfigure(cluster.clone(), config.timeout, acct) {
                         // Keep the clusters as they were: the reload is refused.
                         old.push(run);
                         runs.extend(old);
@@ -179,7 +180,7 @@ impl Engine {
                     }
                     run
                 }
-                None => ClusterRun::new(cluster.clone(), config.timeout)?,
+                None => ClusterRun::new(cluster.clone(), config.timeout, acct)?,
             };
             run.set_collectors(&self.collectors, &config.collectors, &tiers);
             run.set_caps(&config.caps, &config.collectors);
@@ -367,6 +368,7 @@ pub(crate) fn store(data: &mut SlurmData, fetched: Fetched) {
         Fetched::Qos(v) => data.qos = Some(Arc::new(v)),
         Fetched::QosUsage(v) => data.qos_usage = Some(Arc::new(v)),
         Fetched::Associations(v) => data.associations = Some(Arc::new(v)),
+        Fetched::Accounting(v) => data.accounting = Some(Arc::new(v)),
     }
 }
 

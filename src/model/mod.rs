@@ -5,6 +5,7 @@
 //! Slurm did not report is `None`, never zero, so a missing field becomes a missing
 //! series rather than a wrong one.
 
+pub mod accounting;
 pub mod controller;
 pub mod diag;
 pub mod gres;
@@ -18,6 +19,7 @@ pub mod partition;
 pub mod reservation;
 pub mod text;
 
+pub use accounting::{Accounting, AcctJob};
 pub use controller::{ClusterInfo, Controller, ControllerMode};
 pub use diag::{Diag, RpcStat};
 pub use gres::Gres;
@@ -73,10 +75,12 @@ pub enum DataKind {
     QosUsage,
     /// Association limits and usage (association manager, REST slurmdb `/associations`).
     Associations,
+    /// Jobs finished and started since the previous read (slurmdbd).
+    Accounting,
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 11] = [
+    pub const ALL: [DataKind; 12] = [
         DataKind::Nodes,
         DataKind::Partitions,
         DataKind::Jobs,
@@ -88,6 +92,7 @@ impl DataKind {
         DataKind::Qos,
         DataKind::QosUsage,
         DataKind::Associations,
+        DataKind::Accounting,
     ];
 
     /// How often this data is read: fast data every `collection.interval`, slow data
@@ -105,6 +110,7 @@ impl DataKind {
             | DataKind::Qos
             | DataKind::QosUsage
             | DataKind::Associations => Tier::Slow,
+            DataKind::Accounting => Tier::Accounting,
         }
     }
 
@@ -122,6 +128,7 @@ impl DataKind {
             DataKind::Qos => "qos",
             DataKind::QosUsage => "qos_usage",
             DataKind::Associations => "associations",
+            DataKind::Accounting => "accounting",
         }
     }
 }
@@ -156,6 +163,7 @@ pub struct SlurmData {
     pub qos: Option<Arc<QosList>>,
     pub qos_usage: Option<Arc<QosUsages>>,
     pub associations: Option<Arc<Associations>>,
+    pub accounting: Option<Arc<Accounting>>,
 }
 
 impl SlurmData {
@@ -172,6 +180,7 @@ impl SlurmData {
             DataKind::Qos => self.qos.is_some(),
             DataKind::QosUsage => self.qos_usage.is_some(),
             DataKind::Associations => self.associations.is_some(),
+            DataKind::Accounting => self.accounting.is_some(),
         }
     }
 
@@ -189,6 +198,9 @@ impl SlurmData {
             DataKind::Qos => self.qos.clone_from(&from.qos),
             DataKind::QosUsage => self.qos_usage.clone_from(&from.qos_usage),
             DataKind::Associations => self.associations.clone_from(&from.associations),
+            // The jobs one read reports are new only once: reusing them would count
+            // them again. A collector reading them runs only when they were read.
+            DataKind::Accounting => {}
         }
     }
 }

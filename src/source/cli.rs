@@ -13,9 +13,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::command::{run, CommandSpec};
+use super::watermark::Watermark;
 use super::{Fetched, SourceError};
 use crate::config::JsonQuery;
-use crate::model::{json, text, ControllerData, DataKind};
+use crate::model::{json, text, Accounting, ControllerData, DataKind};
+
+/// `sacct -s`: the final states (selected by end time in the window) and RUNNING
+/// (selected by start time: jobs that started in the window, and in 22.05 every
+/// job still running).
+const SACCT_STATES: &str = "BF,CA,CD,DL,F,NF,OOM,PR,TO,R";
 
 /// Runs Slurm commands found in `bin_dir` (or on `PATH`).
 pub struct CliSource {
@@ -29,6 +35,8 @@ pub struct CliSource {
     /// The last controller answer, to name the controllers (and keep the cluster
     /// identity) when they stop answering.
     last_controllers: Mutex<Option<ControllerData>>,
+    /// How far slurmdbd's finished and started jobs have been read.
+    watermark: Mutex<Watermark>,
 }
 
 impl CliSource {
@@ -45,6 +53,16 @@ impl CliSource {
             slurm_conf,
             nodes_json_via_sinfo: AtomicBool::new(false),
             last_controllers: Mutex::new(None),
+            watermark: Mutex::new(super::new_watermark(Duration::ZERO, super::DEFAULT_WINDOW)),
+        }
+    }
+
+    /// Where the accounting watermark starts (now minus `lookback`) and the
+    /// longest window one read covers.
+    pub fn with_accounting(self, lookback: Duration, max_window: Duration) -> CliSource {
+        CliSource {
+            watermark: Mutex::new(super::new_watermark(lookback, max_window)),
+            ..self
         }
     }
 
@@ -103,6 +121,7 @@ impl CliSource {
                     .map(|d| Fetched::Diag(Box::new(d)))
             }
             DataKind::Controllers => self.controllers().await.map(Fetched::Controllers),
+            DataKind::Accounting => self.accounting().await.map(Fetched::Accounting),
             DataKind::Licenses => {
                 let spec = self.spec("scontrol", &["-o", "show", "license"]);
                 run(&spec, |r| text::parse_scontrol_licenses(r))
@@ -147,6 +166,38 @@ impl CliSource {
                     .await
                     .map(Fetched::Associations)
             }
+        }
+    }
+
+    /// Jobs that finished or started since the last read: `sdiag` first (slurmctld's
+    /// clock and DBD agent queue bound the window, see `watermark`), then one
+    /// `sacct -X -P` over the window. The watermark moves only once sacct parsed.
+    async fn accounting(&self) -> Result<Accounting, SourceError> {
+        let diag = run(&self.spec("sdiag", &[]), |r| text::parse_sdiag(r)).await?;
+        let ctld_time = diag.req_time.unwrap_or_else(super::unix_now);
+        let window = match self.watermark.lock() {
+            Ok(mut w) => w.window(ctld_time, diag.dbd_agent_queue_size),
+            Err(_) => return Err(SourceError::Command("watermark lock poisoned".into())),
+        };
+        let (from, to) = (super::utc(window.from), super::utc(window.to));
+        let args = [
+            "-a",
+            "-X",
+            "-P",
+            "-n",
+            "-s",
+            SACCT_STATES,
+            "-S",
+            &from,
+            "-E",
+            &to,
+            "-o",
+            text::SACCT_FORMAT,
+        ];
+        let jobs = run(&self.spec("sacct", &args), |r| text::parse_sacct(r)).await?;
+        match self.watermark.lock() {
+            Ok(mut w) => Ok(w.advance(window, jobs)),
+            Err(_) => Err(SourceError::Command("watermark lock poisoned".into())),
         }
     }
 

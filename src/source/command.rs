@@ -88,7 +88,9 @@ where
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .env("SLURM_TIME_FORMAT", "%s")
-        .env("LC_ALL", "C");
+        .env("LC_ALL", "C")
+        // Times we pass (`sacct -S/-E`) are written in UTC; output times are epochs.
+        .env("TZ", "UTC");
     if let Some(conf) = &spec.slurm_conf {
         cmd.env("SLURM_CONF", conf);
     }

@@ -4,10 +4,11 @@
 pub mod cli;
 pub mod command;
 pub mod rest;
+pub mod watermark;
 
 use crate::model::{
-    Associations, ControllerData, DataKind, Diag, Jobs, Licenses, Nodes, ParseError, Partitions,
-    QosList, QosUsages, Reservations, Shares,
+    Accounting, Associations, ControllerData, DataKind, Diag, Jobs, Licenses, Nodes, ParseError,
+    Partitions, QosList, QosUsages, Reservations, Shares,
 };
 
 /// One fetched piece of data.
@@ -24,6 +25,7 @@ pub enum Fetched {
     Qos(QosList),
     QosUsage(QosUsages),
     Associations(Associations),
+    Accounting(Accounting),
 }
 
 /// Why a fetch failed. `reason()` is the small fixed label set of
@@ -56,6 +58,33 @@ impl SourceError {
 
 /// The reasons `SourceError::reason` can return, for pre-declared series.
 pub const ERROR_REASONS: [&str; 5] = ["timeout", "connection", "auth", "parse", "command"];
+
+/// The catch-up bound when none is configured (`accounting.max_window`).
+pub const DEFAULT_WINDOW: std::time::Duration = crate::config::DEFAULT_ACCOUNTING_MAX_WINDOW;
+
+/// A watermark starting `lookback` before now.
+fn new_watermark(
+    lookback: std::time::Duration,
+    max_window: std::time::Duration,
+) -> watermark::Watermark {
+    let lookback = i64::try_from(lookback.as_secs()).unwrap_or(i64::MAX);
+    let max_window = i64::try_from(max_window.as_secs()).unwrap_or(i64::MAX);
+    watermark::Watermark::new(unix_now().saturating_sub(lookback), max_window)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// An epoch as `YYYY-MM-DDTHH:MM:SS` in UTC (the commands run with `TZ=UTC`).
+fn utc(epoch: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch.max(0) as u64);
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    s.trim_end_matches('Z').to_string()
+}
 
 /// The configured source.
 #[allow(clippy::large_enum_variant)]
@@ -103,6 +132,19 @@ impl Source {
                     config.user.clone(),
                 )))
             }
+        }
+    }
+
+    /// Where the accounting watermark starts (now minus `lookback`) and the longest
+    /// window one accounting read covers (`accounting.*`, the same for every cluster).
+    pub fn with_accounting(
+        self,
+        lookback: std::time::Duration,
+        max_window: std::time::Duration,
+    ) -> Source {
+        match self {
+            Source::Cli(s) => Source::Cli(s.with_accounting(lookback, max_window)),
+            Source::Rest(s) => Source::Rest(s.with_accounting(lookback, max_window)),
         }
     }
 

@@ -20,6 +20,9 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::Mutex;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+mod accounting;
+
+use super::watermark::Watermark;
 use super::{Fetched, SourceError};
 use crate::config::RestEndpoint;
 use crate::model::json::{self, Meta};
@@ -184,6 +187,8 @@ pub struct RestSource {
     cluster: std::sync::Mutex<Option<String>>,
     /// `exp` claim of the last token sent (0 = unknown).
     jwt_expiry: std::sync::atomic::AtomicI64,
+    /// How far slurmdbd's finished and started jobs have been read.
+    watermark: std::sync::Mutex<Watermark>,
 }
 
 enum Answer {
@@ -202,6 +207,22 @@ impl RestSource {
             jobs_cache: Mutex::new(None),
             cluster: std::sync::Mutex::new(None),
             jwt_expiry: std::sync::atomic::AtomicI64::new(0),
+            watermark: std::sync::Mutex::new(super::new_watermark(
+                std::time::Duration::ZERO,
+                super::DEFAULT_WINDOW,
+            )),
+        }
+    }
+
+    /// Where the accounting watermark starts and the longest window one read covers.
+    pub fn with_accounting(
+        self,
+        lookback: std::time::Duration,
+        max_window: std::time::Duration,
+    ) -> RestSource {
+        RestSource {
+            watermark: std::sync::Mutex::new(super::new_watermark(lookback, max_window)),
+            ..self
         }
     }
 
@@ -262,6 +283,7 @@ impl RestSource {
                 Ok(Fetched::Diag(Box::new(r.data)))
             }
             DataKind::Jobs => self.jobs(v).await.map(Fetched::Jobs),
+            DataKind::Accounting => self.accounting(v).await.map(Fetched::Accounting),
             DataKind::Licenses => {
                 if matches!(v, "v0.0.36" | "v0.0.37") {
                     return Err(SourceError::Command(format!(

@@ -26,8 +26,8 @@
 use std::io::Read;
 
 use super::{
-    Associations, Controller, Diag, Jobs, Licenses, Nodes, ParseError, Partitions, QosList,
-    Reservations, Shares,
+    AcctJob, Associations, Controller, Diag, Jobs, Licenses, Nodes, ParseError, Partitions,
+    QosList, Reservations, Shares,
 };
 
 mod diag;
@@ -39,6 +39,7 @@ mod nodes;
 mod partitions;
 mod ping;
 mod reservations;
+mod sacct;
 mod value;
 
 use document::{read_document, Document};
@@ -158,4 +159,19 @@ pub fn parse_associations(reader: impl Read) -> Result<Response<Associations>, P
     Ok(doc.into_response(|b| Associations {
         associations: b.associations.unwrap_or_default(),
     }))
+}
+
+/// `/slurmdb/v0.0.NN/jobs` or `sacct --json`. slurmdbd answers an empty result
+/// with `"jobs": []` and the error "Nothing found" (22.05): that is no jobs, not a
+/// failure; an empty list with any other error is the error.
+pub fn parse_acct_jobs(reader: impl Read) -> Result<Response<Vec<AcctJob>>, ParseError> {
+    match read_document::<sacct::AcctJobsBody>(reader) {
+        Ok(doc) => Ok(doc.into_response(|b| b.jobs.unwrap_or_default())),
+        Err(ParseError::SlurmErrors(e)) if e.contains("Nothing found") => Ok(Response {
+            data: Vec::new(),
+            meta: Meta::default(),
+            last_update: None,
+        }),
+        Err(e) => Err(e),
+    }
 }

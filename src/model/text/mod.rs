@@ -17,6 +17,7 @@
 //! - `sshare -a -P -o` [`SSHARE_FORMAT`] → [`parse_sshare`]; `sacctmgr -n -P show qos
 //!   format=`[`QOS_FORMAT`] → [`parse_sacctmgr_qos`]; `scontrol -o show assoc_mgr
 //!   flags=qos|assoc` → [`parse_assoc_mgr_qos`], [`parse_assoc_mgr_assocs`]
+//! - `sacct -a -X -P -n -o` [`SACCT_FORMAT`] → [`parse_sacct`]
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -29,6 +30,7 @@ mod assoc_mgr;
 mod controller;
 mod license;
 mod reservation;
+mod sacct;
 mod sacctmgr;
 mod scontrol;
 mod sdiag;
@@ -42,6 +44,7 @@ pub use sshare::{parse_sshare, SSHARE_FORMAT};
 pub use controller::{parse_scontrol_config, parse_scontrol_ping};
 pub use license::parse_scontrol_licenses;
 pub use reservation::parse_scontrol_reservations;
+pub use sacct::{parse_sacct, SACCT_FORMAT};
 pub use scontrol::{parse_scontrol_nodes, parse_scontrol_partitions};
 pub use sdiag::parse_sdiag;
 pub use squeue::{parse_squeue, SQUEUE_FORMAT};
