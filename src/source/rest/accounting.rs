@@ -10,7 +10,7 @@
 
 use super::{RestSource, SourceError};
 use crate::model::json;
-use crate::model::Accounting;
+use crate::model::{Accounting, ParseError};
 
 /// Seconds added before the window start, for clock differences between this
 /// host, slurmrestd and slurmctld.
@@ -33,10 +33,14 @@ impl RestSource {
         };
         let back = now.saturating_sub(window.from).max(0) + MARGIN_SECONDS;
         let path = format!("/slurmdb/{v}/jobs?state={STATES}&start_time=now-{back}&end_time=now");
-        let jobs = self
-            .get_json(&path, |r| json::parse_acct_jobs(r))
-            .await?
-            .data;
+        // slurmdbd down: HTTP 200, `"jobs": []` and "Unable to connect to database".
+        let jobs = match self.get_json(&path, |r| json::parse_acct_jobs(r)).await {
+            Ok(r) => r.data,
+            Err(SourceError::Parse(ParseError::SlurmErrors(e))) => {
+                return Err(SourceError::Connection(format!("slurmdbd: {e}")))
+            }
+            Err(e) => return Err(e),
+        };
         match self.watermark.lock() {
             Ok(mut w) => Ok(w.advance(window, jobs)),
             Err(_) => Err(SourceError::Command("watermark lock poisoned".into())),
