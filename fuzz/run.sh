@@ -20,6 +20,7 @@ shift || true
 all=(json_nodes json_jobs json_partitions json_diag json_ping
      text_squeue text_scontrol_nodes text_scontrol_partitions text_sdiag text_ping text_config
      json_licenses json_reservations text_licenses text_reservations hostlist
+     text_sacct json_acct_jobs
      config_yaml web_config accept_header basic_auth)
 targets=("${@:-${all[@]}}")
 fixtures=../tests/fixtures/slurm-22.05
@@ -43,6 +44,8 @@ seeds_for() {
         json_reservations) echo "$fixtures/rest-v0.0.38-reservations.json|reservations__*.json" ;;
         text_licenses) echo "$fixtures/scontrol-show-license.txt|scontrol*licen*" ;;
         text_reservations) echo "$fixtures/scontrol-show-reservation.txt|scontrol*reserv*" ;;
+        text_sacct) echo "$fixtures/sacct.txt|" ;;
+        json_acct_jobs) echo "$fixtures/rest-dbv0.0.38-jobs*.json|slurmdb_jobs__*.json" ;;
         web_config) echo "../deploy/web-config/*.yml|" ;;
         *) echo "|" ;;
     esac

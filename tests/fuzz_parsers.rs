@@ -144,6 +144,19 @@ fn partitions(p: model::Partitions) -> SlurmData {
     }
 }
 
+/// What one accounting read of these jobs would report.
+fn accounting(jobs: Vec<model::AcctJob>) -> SlurmData {
+    SlurmData {
+        accounting: Some(Arc::new(model::Accounting {
+            finished: jobs.iter().filter(|j| j.finished()).cloned().collect(),
+            started: jobs.into_iter().filter(|j| j.ran).collect(),
+            watermark: 1,
+            catching_up: false,
+        })),
+        ..Default::default()
+    }
+}
+
 fn diag(d: model::Diag) -> SlurmData {
     SlurmData {
         diag: Some(Arc::new(d)),
@@ -186,6 +199,11 @@ const JSON_PARSERS: &[(&str, Parser)] = &[
             reservations: Some(Arc::new(r.data)),
             ..Default::default()
         })
+    }),
+    ("json slurmdb jobs", |b| {
+        model::json::parse_acct_jobs(b)
+            .ok()
+            .map(|r| accounting(r.data))
     }),
     ("json ping", |b| {
         model::json::parse_ping(b).ok().map(|r| {
@@ -247,6 +265,9 @@ const TEXT_PARSERS: &[(&str, Parser)] = &[
                 reservations: Some(Arc::new(r)),
                 ..Default::default()
             })
+    }),
+    ("sacct", |b| {
+        model::text::parse_sacct(b).ok().map(accounting)
     }),
     ("scontrol ping", |b| {
         model::text::parse_scontrol_ping(b).ok().map(|c| {

@@ -62,3 +62,16 @@ pub fn no_name_lookup(raw: &mut slurm_exporter::config::RawConfig) {
         raw.web.listen_address = None;
     }
 }
+
+/// Data for the accounting collector: what one read of these jobs would report.
+pub fn with_accounting(jobs: Vec<slurm_exporter::model::AcctJob>) -> SlurmData {
+    SlurmData {
+        accounting: Some(Arc::new(slurm_exporter::model::Accounting {
+            finished: jobs.iter().filter(|j| j.finished()).cloned().collect(),
+            started: jobs.into_iter().filter(|j| j.ran).collect(),
+            watermark: 1,
+            catching_up: false,
+        })),
+        ..Default::default()
+    }
+}
