@@ -374,8 +374,12 @@ fn accounting_matches_sacct() {
     // The exporters start their watermark at their own start minus the look-back,
     // within a second of this.
     let from = now() - lookback;
+    // One read over two hours; through REST it may take several seconds per
+    // 10,000 jobs (docs/operations.md), hence the long timeout.
     let opts = [
-        "--collection.interval=2s",
+        "--collection.interval=30s",
+        "--collection.accounting-interval=30s",
+        "--collection.timeout=30s",
         "--accounting.lookback=2h",
         "--accounting.max-window=1d",
     ];
@@ -384,7 +388,7 @@ fn accounting_matches_sacct() {
         let what = if rest.is_some() { "rest" } else { "cli" };
         let m = exporter.wait_for(
             &format!("{what}: accounting read past the test job"),
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             |m| up(m) == Some(1.0) && watermark(m).is_some_and(|w| w >= cancelled),
         );
         let to = watermark(&m).unwrap_or_default();
@@ -438,7 +442,11 @@ fn slurmdbd_stopped_then_started() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let jwt = dir.path().join("jwt");
     mint_token(&conf, &jwt);
-    let opts = ["--collection.interval=1s", "--collection.timeout=900ms"];
+    let opts = [
+        "--collection.interval=1s",
+        "--collection.accounting-interval=1s",
+        "--collection.timeout=900ms",
+    ];
     let cli = start(&conf, None, dir.path(), &opts);
     let rest = start(&conf, Some(&jwt), dir.path(), &opts);
     let cancelled_debug = |m: &str| {
