@@ -82,7 +82,8 @@ pub fn duration(s: &str) -> Option<f64> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
-    Some((days * 86_400 + h * 3_600 + m * 60) as f64 + sec)
+    // In floating point: a mangled `99999999999999-…` must not overflow.
+    Some(days as f64 * 86_400.0 + h as f64 * 3_600.0 + m as f64 * 60.0 + sec)
 }
 
 #[cfg(test)]
@@ -99,6 +100,7 @@ mod tests {
         assert_eq!(duration(""), None);
         assert_eq!(duration("x:y"), None);
         assert_eq!(duration("1:2:3:4"), None);
+        assert!(duration("18446744073709551615-18446744073709551615:99:99").is_some());
     }
 
     #[test]

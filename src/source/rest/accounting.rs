@@ -31,7 +31,10 @@ impl RestSource {
             Ok(mut w) => w.window(ctld_time, diag.dbd_agent_queue_size),
             Err(_) => return Err(SourceError::Command("watermark lock poisoned".into())),
         };
-        let back = now.saturating_sub(window.from).max(0) + MARGIN_SECONDS;
+        let back = now
+            .saturating_sub(window.from)
+            .max(0)
+            .saturating_add(MARGIN_SECONDS);
         let path = format!("/slurmdb/{v}/jobs?state={STATES}&start_time=now-{back}&end_time=now");
         // slurmdbd down: HTTP 200, `"jobs": []` and "Unable to connect to database".
         let jobs = match self.get_json(&path, |r| json::parse_acct_jobs(r)).await {
