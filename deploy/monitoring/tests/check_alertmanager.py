@@ -198,6 +198,13 @@ def check_inhibition(config, tmp):
         "unhealthy-other": alert(("SlurmClusterUnhealthy", "warning"), cluster="other", partition="debug", **x),
         "api-c": alert(("SlurmExporterSlurmAPIConnectivity", "warning"), instance="c:10341", reason="command", **x),
         "api-d": alert(("SlurmExporterSlurmAPIConnectivity", "warning"), instance="d:10341", reason="connection", **x),
+        # the REST exporter r of cluster lab: its symptoms carry cluster (per-collector
+        # self-metrics), so c's SlurmControllerDown mutes them; exporter s of cluster other not
+        "collector-r-lab": alert(("SlurmExporterCollectorDown", "warning"), instance="r:10341", cluster="lab", collector="nodes", **x),
+        "stale-r-lab": alert(("SlurmExporterStaleData", "warning"), instance="r:10341", cluster="lab", collector="jobs", **x),
+        "api-r-lab": alert(("SlurmExporterSlurmAPIConnectivity", "warning"), instance="r:10341", cluster="lab", reason="timeout", **x),
+        "collector-s-other": alert(("SlurmExporterCollectorDown", "warning"), instance="s:10341", cluster="other", collector="nodes", **x),
+        "stale-s-other": alert(("SlurmExporterStaleData", "warning"), instance="s:10341", cluster="other", collector="jobs", **x),
         # critical mutes the warning of the same alert and object only
         "slow-crit": alert(("SlurmControllerSlow", "critical"), instance="e:10341", cluster="c3", hostname="ctl1", mode="primary", **x),
         "slow-warn": alert(("SlurmControllerSlow", "warning"), instance="e:10341", cluster="c3", hostname="ctl1", mode="primary", **x),
@@ -208,6 +215,7 @@ def check_inhibition(config, tmp):
     }
     expect_inhibited = {"collector-a": "down-a", "unhealthy-lab": "ctl-down-lab",
                         "queue-lab": "ctl-down-lab", "dbd-lab": "ctl-down-lab", "api-c": "ctl-down-lab",
+                        "collector-r-lab": "ctl-down-lab", "stale-r-lab": "ctl-down-lab", "api-r-lab": "ctl-down-lab",
                         "slow-warn": "slow-crit", "unhealthy-warn-c3": "unhealthy-crit-c3"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -44,9 +44,11 @@ NO_DATA_OK = {
 }
 # The annotation query (ALERTS) is parsed, never required to have data (same reason).
 
-# Series that carry no cluster label (the exporter's own, process and Prometheus' scrape
-# series): their queries are scoped to a cluster through $instance, whose values come from
-# slurm_info{cluster=~"$cluster"}. Every other series must be filtered by $cluster too.
+# Series exempt from the $cluster filter: the exporter's own (its HTTP, process, build and
+# config series carry no cluster label; the per-collector ones do, tests/CONTRACT.md, and may
+# be filtered by it) and Prometheus' scrape series. Their queries are scoped to a cluster
+# through $instance, whose values come from slurm_info{cluster=~"$cluster"}. Every other
+# series must be filtered by $cluster too.
 NO_CLUSTER_LABEL = re.compile(r"^(slurm_exporter_|process_|up$|scrape_|ALERTS$|instance:slurm_exporter_|job:|slurm_exporter:)")
 # Service-level SLO recording rules of prometheus-rules.yaml (per job: at least one exporter
 # answered). They are what the SLA alerts evaluate, have neither instance nor cluster
