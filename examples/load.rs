@@ -125,7 +125,7 @@ impl Exporter {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let script = repo.join("tests/support/fake-slurm.sh");
-        for name in ["squeue", "scontrol", "sdiag"] {
+        for name in ["squeue", "scontrol", "sdiag", "sacctmgr"] {
             std::os::unix::fs::symlink(&script, dir.path().join(name))
                 .map_err(|e| e.to_string())?;
         }

@@ -47,7 +47,7 @@ const CPUS: u64 = 64;
 const MEMORY_MB: u64 = 256_000;
 const NOW: i64 = 1_796_000_000;
 /// Written to `.complete` last; bump it when the generated set of files changes.
-const SYNTH_VERSION: &str = "3";
+const SYNTH_VERSION: &str = "4";
 
 struct Args {
     nodes: usize,
@@ -172,7 +172,21 @@ struct JobRec {
     start: Option<i64>,
     reason: &'static str,
     user: String,
+    account: String,
     array_task_string: Option<String>,
+}
+
+impl JobRec {
+    /// TRES as squeue prints them: 1000 MB per CPU.
+    fn tres(&self) -> String {
+        format!(
+            "cpu={},mem={}M,node={},billing={}",
+            self.cpus,
+            self.cpus * 1000,
+            self.nodes,
+            self.cpus
+        )
+    }
 }
 
 fn jobs(args: &Args, rng: &mut Rng) -> Vec<JobRec> {
@@ -191,7 +205,9 @@ fn jobs(args: &Args, rng: &mut Rng) -> Vec<JobRec> {
         ]);
         let partition = PARTITIONS[rng.below(PARTITIONS.len() as u64) as usize];
         let submit = NOW - rng.below(7 * 86_400) as i64;
-        let user = format!("user{:03}", rng.below(200));
+        let user_index = rng.below(200);
+        let user = format!("user{user_index:03}");
+        let account = format!("acct{:02}", user_index / 10);
         let reason = if state == "PENDING" {
             *rng.pick(&[
                 (40, "Priority"),
@@ -241,6 +257,7 @@ fn jobs(args: &Args, rng: &mut Rng) -> Vec<JobRec> {
                 start,
                 reason,
                 user: user.clone(),
+                account: account.clone(),
                 array_task_string: (tasks > 1).then(|| format!("0-{}", tasks - 1)),
             });
         }
@@ -252,10 +269,22 @@ fn write_squeue_text(path: &Path, jobs: &[JobRec]) -> std::io::Result<()> {
     let mut w = BufWriter::new(File::create(path)?);
     for j in jobs {
         let start = j.start.map_or("N/A".to_string(), |s| s.to_string());
+        // The fields of SQUEUE_FORMAT (src/model/text/squeue.rs), no GPU requests.
         writeln!(
             w,
-            "{}|{}|{}|{}|{}|{}|{}|{}",
-            j.id, j.state, j.partition, j.cpus, j.nodes, j.submit, start, j.reason
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|N/A|N/A|N/A|N/A|{}",
+            j.id,
+            j.state,
+            j.partition,
+            j.cpus,
+            j.nodes,
+            j.submit,
+            start,
+            j.user,
+            j.account,
+            j.nodes,
+            j.tres(),
+            j.reason
         )?;
     }
     w.flush()
@@ -394,6 +423,9 @@ fn write_json(
             Value::from(j.reason.split(',').next().unwrap_or("None")),
         );
         set(&mut r, "user_name", Value::from(j.user.as_str()));
+        set(&mut r, "account", Value::from(j.account.as_str()));
+        set(&mut r, "tres_alloc_str", Value::from(j.tres()));
+        set(&mut r, "tres_req_str", Value::from(j.tres()));
         set(
             &mut r,
             "array_task_string",
@@ -433,6 +465,7 @@ fn run() -> Result<(), String> {
     write_partitions_text(&args.out.join("scontrol-show-partition.txt"), args.nodes).map_err(io)?;
     for same in [
         "sdiag.txt",
+        "sacctmgr-show-cluster.txt",
         "scontrol-ping.txt",
         "scontrol-show-config.txt",
         "scontrol-show-license.txt",

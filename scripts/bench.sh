@@ -37,12 +37,12 @@ printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for point in "${points[@]}"; do
     read -r nodes jobs < <(size_of "$point")
     data="$work/synth-$point"
-    if [[ "$(cat "$data/.complete" 2>/dev/null)" != 3 ]]; then
+    if [[ "$(cat "$data/.complete" 2>/dev/null)" != 4 ]]; then
         "$bin/examples/synth" --nodes "$nodes" --jobs "$jobs" --seed 1 --out "$data" --json 2>/dev/null
     fi
     for source in text json; do
         fake=$(mktemp -d)
-        for c in squeue scontrol sdiag sinfo; do ln -s "$PWD/tests/support/fake-slurm.sh" "$fake/$c"; done
+        for c in squeue scontrol sdiag sinfo sacctmgr; do ln -s "$PWD/tests/support/fake-slurm.sh" "$fake/$c"; done
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
         extra=()
         [[ $source == json ]] && extra+=("--slurm.cli-json=jobs,nodes")

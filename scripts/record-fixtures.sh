@@ -15,11 +15,11 @@
 # a file. README.md in the output directory is written by hand and never touched here.
 set -euo pipefail
 
-# squeue format the exporter parses. It MUST match the format string in the exporter's
+# squeue -O format the exporter parses. It MUST match the format string in the exporter's
 # source code (SQUEUE_FORMAT in src/model/text/squeue.rs): job id, extended state,
-# partition, cpus, nodes, submit time, start time, reason. The reason is last because it
-# is free text and may contain '|'.
-SQUEUE_FORMAT='%i|%T|%P|%C|%D|%V|%S|%r'
+# partition, cpus, nodes, submit time, start time, user, account, tasks, TRES, GPU
+# requests, reason. The reason is last because it is free text and may contain '|'.
+SQUEUE_FORMAT='JobArrayId:|,State:|,Partition:|,NumCPUs:|,NumNodes:|,SubmitTime:|,StartTime:|,UserName:|,Account:|,NumTasks:|,tres-alloc:|,tres-per-job:|,tres-per-node:|,tres-per-task:|,tres-per-socket:|,Reason:0'
 # sshare columns and sacctmgr QOS fields, as SSHARE_FORMAT (src/model/text/sshare.rs) and
 # QOS_FORMAT (src/model/text/sacctmgr.rs) ask them.
 SSHARE_FORMAT='Account,User,Partition,RawShares,NormShares,RawUsage,NormUsage,EffectvUsage,FairShare,LevelFS'
@@ -88,8 +88,9 @@ rest_raw() {
 log "recording into $OUT"
 cmd scontrol-show-node.txt      scontrol -o show node
 cmd scontrol-show-partition.txt scontrol -o show partition
-cmd squeue.txt                  squeue -h -t all -r -o "$SQUEUE_FORMAT"
+cmd squeue.txt                  squeue -h -t all -r -O "$SQUEUE_FORMAT"
 cmd sdiag.txt                   sdiag
+cmd sacctmgr-show-cluster.txt   sacctmgr -n -P show cluster format=cluster
 cmd scontrol-ping.txt           scontrol ping
 cmd scontrol-show-config.txt    scontrol show config
 cmd scontrol-version.txt        scontrol version

@@ -813,16 +813,21 @@ cmd_workload() {
     # (usage for the qos, associations and fairshare collectors); same CPUs either way.
     local acct=()
     if accounting_on; then acct=(-A physics -q lab_high -t 60); fi
-    sb_as "$LAB_USER" -p batch -J labuser-sleep "${acct[@]}" --wrap 'sleep 600' >/dev/null
+    # GPUs asked for each way the users collector counts: --gres (above), --gpus here
+    # (running, lands on n1 like the jobs before it), --gpus-per-task and
+    # --gpus-per-node on pending jobs below.
+    local gpus=() per_task=() per_node=()
+    if gres_on; then gpus=(--gpus=1); per_task=(-n 2 --gpus-per-task=1); per_node=(--gpus-per-node=1); fi
+    sb_as "$LAB_USER" -p batch -J labuser-sleep "${acct[@]}" "${gpus[@]}" --wrap 'sleep 600' >/dev/null
     sb -p batch -J array-limited --array=1-20%2 --wrap 'sleep 600' >/dev/null
     sb -p debug -J array-c2 --array=1-4 -c 2 --wrap 'sleep 600' >/dev/null
     wait_for 20 settled || log "WARNING: queue not settled after 20 s"
     log "draining n2"
     scontrol update NodeName=n2 State=DRAIN Reason="lab drain test"
     log "submitting pending jobs"
-    sb -p debug -J held --hold --wrap 'sleep 600' >/dev/null
+    sb -p debug -J held --hold "${per_node[@]}" --wrap 'sleep 600' >/dev/null
     sb -p debug -J 'my job | with, spaces; and a very long name 1234567890' --wrap 'sleep 600' >/dev/null
-    sb_as "$LAB_USER" -p debug -J labuser-pending "${acct[@]}" --wrap 'sleep 600' >/dev/null
+    sb_as "$LAB_USER" -p debug -J labuser-pending "${acct[@]}" "${per_task[@]}" --wrap 'sleep 600' >/dev/null
     sb -p debug,batch -J two-partitions --wrap 'sleep 600' >/dev/null
     sb -p batch -J big-pending -c 4 --wrap 'sleep 600' >/dev/null
     sb -p batch -J two-nodes -N 2 --wrap 'sleep 600' >/dev/null   # autoscaling hint: 2 nodes

@@ -395,7 +395,7 @@ fn slurmctld_killed_then_restarted() {
     let (m, data) = failed(
         &cli,
         "cli: slurmctld dead",
-        &["controller"],
+        &["controller", "slurmdbd"],
         "connection",
         fault,
     );
@@ -411,7 +411,13 @@ fn slurmctld_killed_then_restarted() {
         Some(1.0),
         "identity kept"
     );
-    let (m, all) = failed(&rest, "rest: slurmctld dead", &[], "connection", fault);
+    let (m, all) = failed(
+        &rest,
+        "rest: slurmctld dead",
+        &["slurmdbd"],
+        "connection",
+        fault,
+    );
     assert_stale(&m, &g_rest, "rest");
     scrape_is_quick(&cli);
     scrape_is_quick(&rest);
@@ -495,7 +501,7 @@ fn slurmctld_hung_then_resumed() {
     let (m, data) = failed(
         &cli,
         "cli: slurmctld hung",
-        &["controller"],
+        &["controller", "slurmdbd"],
         "timeout",
         fault,
     );
@@ -505,7 +511,13 @@ fn slurmctld_hung_then_resumed() {
         value(m, "slurm_controller_reachable", &[]) == Some(0.0)
     });
     assert_eq!(up(&m, "controller"), Some(1.0));
-    let (m, all) = failed(&rest, "rest: slurmctld hung", &[], "timeout", fault);
+    let (m, all) = failed(
+        &rest,
+        "rest: slurmctld hung",
+        &["slurmdbd"],
+        "timeout",
+        fault,
+    );
     assert_stale(&m, &g_rest, "rest");
     assert_not_ready(&cli, &data, Duration::from_secs(10));
     assert_not_ready(&rest, &all, Duration::from_secs(10));

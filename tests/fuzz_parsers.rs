@@ -1392,22 +1392,58 @@ const NODE_STATES: &[&str] = &[
 ];
 
 fn squeue_text() -> impl Strategy<Value = String> {
+    let tres = &[
+        "cpu=1,mem=500M,node=1,billing=1",
+        "cpu=2,mem=1.5G,gres/gpu=2",
+        "mem=99999999999999999999T",
+        "mem=",
+        "N/A",
+        "",
+        "gres/gpu:a100=3,gres/gpu:h100=18446744073709551615",
+    ][..];
+    let request = &[
+        "N/A",
+        "gres:gpu:2",
+        "gres/gpu:a100:1,gres/gpu:h100:2",
+        "gres/gpu:18446744073709551615",
+        "gres/shard:1",
+        "gres:gpu:x:",
+        "",
+    ][..];
     let line = (
-        array_id(),
-        prop::sample::select(JOB_STATES),
-        prop::sample::select(&["p", "q", "p,q", "", " p "][..]),
-        odd_number(),
-        odd_number(),
-        odd_number(),
-        odd_number(),
+        (
+            array_id(),
+            prop::sample::select(JOB_STATES),
+            prop::sample::select(&["p", "q", "p,q", "", " p "][..]),
+            odd_number(),
+            odd_number(),
+            odd_number(),
+            odd_number(),
+        ),
+        (
+            prop::sample::select(&["alice", "(null)", "", "other", "N/A"][..]),
+            prop::sample::select(&["physics", "", "other"][..]),
+            odd_number(),
+            prop::sample::select(tres),
+            prop::collection::vec(prop::sample::select(request), 4),
+        ),
         "[ -~]{0,12}",
     );
     prop::collection::vec(line, 1..12).prop_map(|lines| {
         lines
             .iter()
-            .map(|(id, state, part, cpus, nodes, submit, start, reason)| {
-                format!("{id}|{state}|{part}|{cpus}|{nodes}|{submit}|{start}|{reason}\n")
-            })
+            .map(
+                |(
+                    (id, state, part, cpus, nodes, submit, start),
+                    (user, account, tasks, tres, requests),
+                    reason,
+                )| {
+                    format!(
+                        "{id}|{state}|{part}|{cpus}|{nodes}|{submit}|{start}|{user}|{account}|{tasks}|{tres}|{}|{reason}\n",
+                        requests.join("|")
+                    )
+                },
+            )
             .collect()
     })
 }

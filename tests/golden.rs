@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use common::{value, FakeSlurm};
 
-const VOLATILE: [&str; 4] = [
+const VOLATILE: [&str; 5] = [
     "slurm_exporter_",
     "process_",
     "slurm_partition_oldest_pending_job_age_seconds",
     "slurm_controller_ping_seconds",
+    "slurm_slurmdbd_probe_seconds",
 ];
 
 fn stable_lines(metrics: &str) -> String {
@@ -44,6 +45,8 @@ fn cli_exposition_matches_golden() {
             "licenses",
             "reservations",
             "gpus",
+            "accounts",
+            "slurmdbd",
         ]
         .iter()
         .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
@@ -121,6 +124,8 @@ fn cluster_name_override_and_disabled_collector() {
         "--collection.interval=1s",
         "--slurm.cluster-name=prod",
         "--no-collector.jobs",
+        // The accounts collector reads the job list too.
+        "--no-collector.accounts",
     ]);
     let m = exporter.wait_for("nodes up", Duration::from_secs(10), |m| {
         value(m, "slurm_exporter_collector_up", &[("collector", "nodes")]) == Some(1.0)

@@ -53,6 +53,10 @@ fn everything() -> SlurmData {
                 submit_time: Some(1),
                 start_time: None,
                 task_count: 1,
+                user: Some("alice".into()),
+                account: Some("physics".into()),
+                memory_bytes: Some(1 << 30),
+                gpus: Some(1),
             }],
         })),
         diag: Some(Arc::new(Diag {
@@ -173,6 +177,10 @@ fn everything() -> SlurmData {
             watermark: 3,
             catching_up: false,
         })),
+        dbd: Some(Arc::new(DbdStatus::Probed {
+            up: true,
+            latency_seconds: Some(0.01),
+        })),
     }
 }
 
@@ -213,7 +221,7 @@ fn rows() -> Vec<String> {
     cluster.collectors.entry("nodes").or_default();
     cluster.observe_request("cli", "nodes", 0.1);
     cluster.jwt_expiry = Some(2_000_000_000);
-    cluster.set_caps([("rpc_user", 50)].into());
+    cluster.set_caps([("rpc_user", 50), ("user", 50), ("account", 50)].into());
     let mut http = HttpStats::default();
     http.observe("metrics", 200, 0.1);
     // Present only with TLS and a web config file.

@@ -1,5 +1,5 @@
 #![no_main]
-//! `squeue -h -t all -r -o %i|%T|%P|%C|%D|%V|%S|%r`.
+//! `squeue -h -t all -r -O` with `SQUEUE_FORMAT`.
 
 mod common;
 

@@ -48,6 +48,16 @@ pub struct CapFamily {
 /// Every capped family (the names of `caps.<family>` and `--caps.<family>.*`).
 pub const FAMILIES: &[CapFamily] = &[
     CapFamily {
+        name: "user",
+        collector: "users",
+        description: "users of the users collector (slurm_user_*)",
+    },
+    CapFamily {
+        name: "account",
+        collector: "accounts",
+        description: "accounts of the accounts collector (slurm_account_*)",
+    },
+    CapFamily {
         name: "rpc_user",
         collector: "rpc_users",
         description: "users of sdiag's RPC statistics (slurm_scheduler_user_*)",

@@ -160,6 +160,10 @@ mod tests {
             submit_time: Some(submit),
             start_time: None,
             task_count: tasks,
+            user: None,
+            account: None,
+            memory_bytes: None,
+            gpus: None,
         }
     }
 

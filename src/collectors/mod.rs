@@ -17,6 +17,7 @@
 //! without I/O, so it is tested like a pure function: state + data -> state.
 
 mod accounting;
+mod accounts;
 mod associations;
 mod associations_users;
 pub mod cap;
@@ -32,6 +33,9 @@ mod qos;
 mod reservations;
 mod rpc_users;
 mod scheduler;
+mod slurmdbd;
+mod usage;
+mod users;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -168,6 +172,9 @@ pub const ALL: &[CollectorDef] = &[
     associations_users::DEF,
     rpc_users::DEF,
     accounting::DEF,
+    accounts::DEF,
+    users::DEF,
+    slurmdbd::DEF,
 ];
 
 /// Looks a collector up by name.

@@ -369,6 +369,7 @@ pub(crate) fn store(data: &mut SlurmData, fetched: Fetched) {
         Fetched::QosUsage(v) => data.qos_usage = Some(Arc::new(v)),
         Fetched::Associations(v) => data.associations = Some(Arc::new(v)),
         Fetched::Accounting(v) => data.accounting = Some(Arc::new(v)),
+        Fetched::Dbd(v) => data.dbd = Some(Arc::new(v)),
     }
 }
 

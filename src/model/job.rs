@@ -29,6 +29,13 @@ pub struct Job {
     pub start_time: Option<i64>,
     /// Number of jobs this record stands for (1 unless an unexpanded pending array).
     pub task_count: u64,
+    /// User and account the job runs as (interned); `None` when not reported.
+    pub user: Option<Arc<str>>,
+    pub account: Option<Arc<str>>,
+    /// Memory allocated (started) or requested (pending), bytes: `mem=` of its TRES.
+    pub memory_bytes: Option<u64>,
+    /// GPUs allocated (started) or requested (pending); see [`super::tres::JobTres::gpus`].
+    pub gpus: Option<u64>,
 }
 
 impl Job {

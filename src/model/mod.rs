@@ -7,6 +7,7 @@
 
 pub mod accounting;
 pub mod controller;
+pub mod dbd;
 pub mod diag;
 pub mod gres;
 pub mod hostlist;
@@ -18,9 +19,11 @@ pub mod node;
 pub mod partition;
 pub mod reservation;
 pub mod text;
+pub mod tres;
 
 pub use accounting::{Accounting, AcctJob};
 pub use controller::{ClusterInfo, Controller, ControllerMode};
+pub use dbd::DbdStatus;
 pub use diag::{Diag, RpcStat};
 pub use gres::Gres;
 pub use job::{Job, JobState, Jobs};
@@ -77,10 +80,12 @@ pub enum DataKind {
     Associations,
     /// Jobs finished and started since the previous read (slurmdbd).
     Accounting,
+    /// Whether slurmdbd answers (a probe).
+    Dbd,
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 12] = [
+    pub const ALL: [DataKind; 13] = [
         DataKind::Nodes,
         DataKind::Partitions,
         DataKind::Jobs,
@@ -93,6 +98,7 @@ impl DataKind {
         DataKind::QosUsage,
         DataKind::Associations,
         DataKind::Accounting,
+        DataKind::Dbd,
     ];
 
     /// How often this data is read: fast data every `collection.interval`, slow data
@@ -103,7 +109,8 @@ impl DataKind {
             | DataKind::Partitions
             | DataKind::Jobs
             | DataKind::Diag
-            | DataKind::Controllers => Tier::Fast,
+            | DataKind::Controllers
+            | DataKind::Dbd => Tier::Fast,
             DataKind::Licenses
             | DataKind::Reservations
             | DataKind::Shares
@@ -129,6 +136,7 @@ impl DataKind {
             DataKind::QosUsage => "qos_usage",
             DataKind::Associations => "associations",
             DataKind::Accounting => "accounting",
+            DataKind::Dbd => "slurmdbd",
         }
     }
 }
@@ -164,6 +172,7 @@ pub struct SlurmData {
     pub qos_usage: Option<Arc<QosUsages>>,
     pub associations: Option<Arc<Associations>>,
     pub accounting: Option<Arc<Accounting>>,
+    pub dbd: Option<Arc<DbdStatus>>,
 }
 
 impl SlurmData {
@@ -181,6 +190,7 @@ impl SlurmData {
             DataKind::QosUsage => self.qos_usage.is_some(),
             DataKind::Associations => self.associations.is_some(),
             DataKind::Accounting => self.accounting.is_some(),
+            DataKind::Dbd => self.dbd.is_some(),
         }
     }
 
@@ -201,6 +211,7 @@ impl SlurmData {
             // The jobs one read reports are new only once: reusing them would count
             // them again. A collector reading them runs only when they were read.
             DataKind::Accounting => {}
+            DataKind::Dbd => self.dbd.clone_from(&from.dbd),
         }
     }
 }

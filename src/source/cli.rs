@@ -5,7 +5,8 @@
 //! from `scontrol ping` and `scontrol show config`, licenses and reservations from
 //! `scontrol -o show license|reservation`, fair share from `sshare -a -P -o`, QOS
 //! limits from `sacctmgr -n -P show qos format=`, QOS and association usage (and the
-//! association limits) from slurmctld's `scontrol -o show assoc_mgr`.
+//! association limits) from slurmctld's `scontrol -o show assoc_mgr`, slurmdbd
+//! probed with `sacctmgr -n -P show cluster format=cluster`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +17,7 @@ use super::command::{run, CommandSpec};
 use super::watermark::Watermark;
 use super::{Fetched, SourceError};
 use crate::config::JsonQuery;
-use crate::model::{json, text, Accounting, ControllerData, DataKind};
+use crate::model::{dbd, json, text, Accounting, ControllerData, DataKind, DbdStatus};
 
 /// `sacct -s`: the final states (selected by end time in the window) and RUNNING
 /// (selected by start time: jobs that started in the window, and in 22.05 every
@@ -32,6 +33,8 @@ pub struct CliSource {
     slurm_conf: Option<PathBuf>,
     /// Set once `scontrol` turned out to lack `--json` (22.05): use `sinfo --json`.
     nodes_json_via_sinfo: AtomicBool,
+    /// Set once a cluster without slurmdbd accounting was logged.
+    dbd_not_configured_logged: AtomicBool,
     /// The last controller answer, to name the controllers (and keep the cluster
     /// identity) when they stop answering.
     last_controllers: Mutex<Option<ControllerData>>,
@@ -52,6 +55,7 @@ impl CliSource {
             json,
             slurm_conf,
             nodes_json_via_sinfo: AtomicBool::new(false),
+            dbd_not_configured_logged: AtomicBool::new(false),
             last_controllers: Mutex::new(None),
             watermark: Mutex::new(super::new_watermark(Duration::ZERO, super::DEFAULT_WINDOW)),
         }
@@ -108,7 +112,7 @@ impl CliSource {
             DataKind::Jobs => {
                 let spec = self.spec(
                     "squeue",
-                    &["-h", "-t", "all", "-r", "-o", text::SQUEUE_FORMAT],
+                    &["-h", "-t", "all", "-r", "-O", text::SQUEUE_FORMAT],
                 );
                 run(&spec, |r| text::parse_squeue(r))
                     .await
@@ -166,6 +170,48 @@ impl CliSource {
                     .await
                     .map(Fetched::Associations)
             }
+            DataKind::Dbd => self.dbd().await.map(Fetched::Dbd),
+        }
+    }
+
+    /// Probes slurmdbd with its cheapest question, `sacctmgr -n -P show cluster
+    /// format=cluster` (one small RPC; `sacctmgr ping` exists only from 24.11).
+    /// No answer within 3/4 of the timeout, or sacctmgr saying it cannot reach
+    /// slurmdbd, is "down"; sacctmgr saying accounting is not kept in slurmdbd is
+    /// "not configured" (logged once); any other failure is a failed query, not a
+    /// false "down".
+    async fn dbd(&self) -> Result<DbdStatus, SourceError> {
+        let mut spec = self.spec(
+            "sacctmgr",
+            &["-n", "-P", "show", "cluster", "format=cluster"],
+        );
+        spec.timeout = self.timeout.mul_f64(0.75);
+        let started = Instant::now();
+        let result = run(&spec, |r| {
+            std::io::copy(r, &mut std::io::sink())?;
+            Ok(())
+        })
+        .await;
+        let down = DbdStatus::Probed {
+            up: false,
+            latency_seconds: None,
+        };
+        match result {
+            Ok(()) => Ok(DbdStatus::Probed {
+                up: true,
+                latency_seconds: Some(started.elapsed().as_secs_f64()),
+            }),
+            Err(SourceError::Timeout(_)) => Ok(down),
+            Err(e) if dbd::says_not_configured(&e.to_string()) => {
+                if !self.dbd_not_configured_logged.swap(true, Ordering::Relaxed) {
+                    tracing::info!(
+                        "this cluster keeps no accounting in slurmdbd (AccountingStorageType is not slurmdbd): slurm_slurmdbd_up is not exported"
+                    );
+                }
+                Ok(DbdStatus::NotConfigured)
+            }
+            Err(e) if dbd::says_unreachable(&e.to_string()) => Ok(down),
+            Err(e) => Err(e),
         }
     }
 

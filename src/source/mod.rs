@@ -7,8 +7,8 @@ pub mod rest;
 pub mod watermark;
 
 use crate::model::{
-    Accounting, Associations, ControllerData, DataKind, Diag, Jobs, Licenses, Nodes, ParseError,
-    Partitions, QosList, QosUsages, Reservations, Shares,
+    Accounting, Associations, ControllerData, DataKind, DbdStatus, Diag, Jobs, Licenses, Nodes,
+    ParseError, Partitions, QosList, QosUsages, Reservations, Shares,
 };
 
 /// One fetched piece of data.
@@ -26,6 +26,7 @@ pub enum Fetched {
     QosUsage(QosUsages),
     Associations(Associations),
     Accounting(Accounting),
+    Dbd(DbdStatus),
 }
 
 /// Why a fetch failed. `reason()` is the small fixed label set of

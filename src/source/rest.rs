@@ -26,7 +26,7 @@ use super::watermark::Watermark;
 use super::{Fetched, SourceError};
 use crate::config::RestEndpoint;
 use crate::model::json::{self, Meta};
-use crate::model::{ControllerData, DataKind, Jobs, ParseError};
+use crate::model::{dbd, ControllerData, DataKind, DbdStatus, Jobs, ParseError};
 
 /// API versions we can read, newest first.
 pub const API_VERSIONS: [&str; 9] = [
@@ -189,6 +189,8 @@ pub struct RestSource {
     jwt_expiry: std::sync::atomic::AtomicI64,
     /// How far slurmdbd's finished and started jobs have been read.
     watermark: std::sync::Mutex<Watermark>,
+    /// Set once a slurmrestd without slurmdb API was logged.
+    dbd_not_configured_logged: std::sync::atomic::AtomicBool,
 }
 
 enum Answer {
@@ -207,6 +209,7 @@ impl RestSource {
             jobs_cache: Mutex::new(None),
             cluster: std::sync::Mutex::new(None),
             jwt_expiry: std::sync::atomic::AtomicI64::new(0),
+            dbd_not_configured_logged: std::sync::atomic::AtomicBool::new(false),
             watermark: std::sync::Mutex::new(super::new_watermark(
                 std::time::Duration::ZERO,
                 super::DEFAULT_WINDOW,
@@ -284,6 +287,7 @@ impl RestSource {
             }
             DataKind::Jobs => self.jobs(v).await.map(Fetched::Jobs),
             DataKind::Accounting => self.accounting(v).await.map(Fetched::Accounting),
+            DataKind::Dbd => self.dbd(v).await.map(Fetched::Dbd),
             DataKind::Licenses => {
                 if matches!(v, "v0.0.36" | "v0.0.37") {
                     return Err(SourceError::Command(format!(
@@ -360,6 +364,53 @@ impl RestSource {
                     },
                 }))
             }
+        }
+    }
+
+    /// Probes slurmdbd through slurmrestd: `GET /slurmdb/{v}/diag` (a few KB).
+    /// slurmrestd without its slurmdb plugins (no accounting) answers 404: "not
+    /// configured", logged once. An answer whose errors say slurmdbd cannot be
+    /// reached is "down"; slurmrestd itself unreachable is a failed query.
+    async fn dbd(&self, v: &str) -> Result<DbdStatus, SourceError> {
+        let path = format!("/slurmdb/{v}/diag");
+        let started = Instant::now();
+        let down = DbdStatus::Probed {
+            up: false,
+            latency_seconds: None,
+        };
+        match self.get(&path, false).await {
+            Ok(Answer::Ok(resp)) => {
+                let errors = body_errors(resp).await;
+                if dbd::says_unreachable(&errors) {
+                    return Ok(down);
+                }
+                Ok(DbdStatus::Probed {
+                    up: true,
+                    latency_seconds: Some(started.elapsed().as_secs_f64()),
+                })
+            }
+            Ok(Answer::VersionGone) => {
+                if !self
+                    .dbd_not_configured_logged
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    tracing::info!(
+                        path = path.as_str(),
+                        "slurmrestd serves no slurmdb API (404: no accounting, or its slurmdb plugin is not loaded): slurm_slurmdbd_up is not exported"
+                    );
+                }
+                Ok(DbdStatus::NotConfigured)
+            }
+            Ok(Answer::NotModified) => Ok(DbdStatus::Probed {
+                up: true,
+                latency_seconds: Some(started.elapsed().as_secs_f64()),
+            }),
+            Err(SourceError::Connection(m))
+                if m.starts_with("slurmrestd answered") && dbd::says_unreachable(&m) =>
+            {
+                Ok(down)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -538,6 +589,30 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// Slurm's `errors[]` of a whole (small) answer, summarized; empty when none.
+async fn body_errors(resp: Response<Incoming>) -> String {
+    let mut body = resp.into_body();
+    let mut buf = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(data) = frame.data_ref() {
+            buf.extend_from_slice(data);
+        }
+        if buf.len() > 1 << 20 {
+            break;
+        }
+    }
+    let errors = serde_json::from_slice::<serde_json::Value>(&buf)
+        .ok()
+        .and_then(|doc| doc.get("errors").cloned())
+        .and_then(|e| e.as_array().map(|a| !a.is_empty()))
+        .unwrap_or(false);
+    if errors {
+        summarize_error_body(&buf)
+    } else {
+        String::new()
+    }
 }
 
 async fn body_snippet(resp: Response<Incoming>) -> String {

@@ -35,7 +35,7 @@ case $mode in
     exit 0 ;;
 esac
 case "$name $*" in
-  "squeue -h -t all -r -o %i|%T|%P|%C|%D|%V|%S|%r") cat "$fixtures/squeue.txt" ;;
+  "squeue -h -t all -r -O JobArrayId:|,State:|,Partition:|,NumCPUs:|,NumNodes:|,SubmitTime:|,StartTime:|,UserName:|,Account:|,NumTasks:|,tres-alloc:|,tres-per-job:|,tres-per-node:|,tres-per-task:|,tres-per-socket:|,Reason:0") cat "$fixtures/squeue.txt" ;;
   "squeue --json") cat "$fixtures/squeue.json" ;;
   "scontrol -o show node") cat "$fixtures/scontrol-show-node.txt" ;;
   "scontrol -d -o show node") cat "$fixtures/scontrol-show-node-detail.txt" ;;
@@ -52,6 +52,7 @@ case "$name $*" in
     cat "$fixtures/sacctmgr-show-qos.txt" ;;
   "scontrol -o show assoc_mgr flags=qos") cat "$fixtures/scontrol-show-assoc-mgr-qos.txt" ;;
   "scontrol -o show assoc_mgr flags=assoc") cat "$fixtures/scontrol-show-assoc-mgr-assoc.txt" ;;
+  "sacctmgr -n -P show cluster format=cluster") cat "$fixtures/sacctmgr-show-cluster.txt" ;;
   "sinfo --json") cat "$fixtures/sinfo.json" ;;
   # Slurm 22.05's scontrol has no --json: the exporter falls back to sinfo --json.
   "scontrol show node --json") echo "scontrol: unrecognized option '--json'" >&2; exit 1 ;;

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::document::Body;
 use super::value::{EachElement, Names, Num};
 use crate::model::text::{count_array_tasks, Interner};
+use crate::model::tres::{tres_memory_bytes, JobTres};
 use crate::model::{Job, JobState};
 
 /// One element of `jobs[]`; every other field is skipped.
@@ -42,6 +43,24 @@ struct RawJob {
     array_task_id: Num,
     #[serde(default)]
     array_task_string: Option<String>,
+    #[serde(default)]
+    user_name: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    tasks: Num,
+    #[serde(default)]
+    tres_alloc_str: Option<String>,
+    #[serde(default)]
+    tres_req_str: Option<String>,
+    #[serde(default)]
+    tres_per_job: Option<String>,
+    #[serde(default)]
+    tres_per_node: Option<String>,
+    #[serde(default)]
+    tres_per_task: Option<String>,
+    #[serde(default)]
+    tres_per_socket: Option<String>,
     /// Cluster of the job; the only place v0.0.38 names the cluster.
     #[serde(default)]
     cluster: Option<String>,
@@ -68,21 +87,48 @@ impl RawJob {
                 .unwrap_or(1)
                 .max(1)
         };
+        // A pending job has no allocated TRES: its request stands for it, as squeue prints it.
+        let tres = self
+            .tres_alloc_str
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .or(self.tres_req_str.as_deref())
+            .unwrap_or_default();
+        let nodes = self.node_count.value();
+        let gpus = JobTres {
+            tres,
+            per_job: self.tres_per_job.as_deref().unwrap_or_default(),
+            per_node: self.tres_per_node.as_deref().unwrap_or_default(),
+            per_task: self.tres_per_task.as_deref().unwrap_or_default(),
+            per_socket: self.tres_per_socket.as_deref().unwrap_or_default(),
+        }
+        .gpus(nodes, self.tasks.value());
         Job {
             state,
             partition: intern(interner, self.partition),
             reason: intern(interner, self.state_reason),
             cpus: self.cpus.value(),
-            nodes: self.node_count.value(),
+            nodes,
             submit_time: self.submit_time.timestamp(),
             start_time: self.start_time.timestamp(),
             task_count,
+            user: intern_set(interner, self.user_name),
+            account: intern_set(interner, self.account),
+            memory_bytes: tres_memory_bytes(tres),
+            gpus,
         }
     }
 }
 
 fn intern(interner: &mut Interner, value: Option<String>) -> Arc<str> {
     interner.intern(value.as_deref().map(str::trim).unwrap_or_default())
+}
+
+/// An interned name; empty is not reported.
+fn intern_set(interner: &mut Interner, value: Option<String>) -> Option<Arc<str>> {
+    let value = value?;
+    let value = value.trim();
+    (!value.is_empty()).then(|| interner.intern(value))
 }
 
 #[derive(Default)]
@@ -327,6 +373,33 @@ mod tests {
         assert_eq!((first.cpus, first.nodes), (Some(1), Some(1)));
         assert_eq!(first.submit_time, Some(1_762_942_453));
         assert_eq!(first.start_time, Some(1_762_942_453));
+    }
+
+    #[test]
+    fn users_accounts_memory_and_gpus() {
+        // v0.0.44: `--gpus=4` (tres_per_job gres/gpu:4), 512M.
+        if let Some(jobs) = sample("v0.0.44/jobs__rackslab_Slurm-web__s25.11-slurm-jobs.json") {
+            let j = &jobs.jobs[0];
+            assert_eq!(j.user.as_deref(), Some("rcarson"));
+            assert_eq!(j.account.as_deref(), Some("optic"));
+            assert_eq!(j.memory_bytes, Some(512 << 20));
+            assert_eq!(j.gpus, Some(4));
+            assert_eq!(jobs.jobs[1].gpus, Some(0));
+        }
+        // v0.0.42: two GPU models per node (tres_per_node), one node.
+        if let Some(jobs) = sample("v0.0.42/jobs__rackslab_Slurm-web__s24.11-slurm-jobs.json") {
+            assert_eq!(jobs.jobs[0].gpus, Some(1));
+            assert_eq!(jobs.jobs[1].gpus, Some(2));
+            assert_eq!(jobs.jobs[5].memory_bytes, Some(8 << 30));
+        }
+        // v0.0.38: a running job's allocated TRES (not its request), no account field.
+        if let Some(jobs) = sample("v0.0.38/jobs__influxdata_telegraf__gather-jobs.json") {
+            let j = &jobs.jobs[0];
+            assert_eq!(j.user.as_deref(), Some("atl001"));
+            assert_eq!(j.account, None);
+            assert_eq!(j.memory_bytes, Some(4000 << 20));
+            assert_eq!(j.gpus, Some(0));
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! Slurm prints in the local time zone of the command) is reported as `None`
 //! rather than guessed.
 //!
-//! - `squeue -h -t all -r -o` [`SQUEUE_FORMAT`] → [`parse_squeue`]
+//! - `squeue -h -t all -r -O` [`SQUEUE_FORMAT`] → [`parse_squeue`]
 //! - `scontrol -o show node|partition` → [`parse_scontrol_nodes`], [`parse_scontrol_partitions`]
 //! - `sdiag` (22.05 to 26.05 layouts) → [`parse_sdiag`]
 //! - `scontrol ping`, `scontrol show config` → [`parse_scontrol_ping`], [`parse_scontrol_config`]

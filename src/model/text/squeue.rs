@@ -1,19 +1,27 @@
-//! `squeue -h -t all -r -o '%i|%T|%P|%C|%D|%V|%S|%r'`: one line per job (per task
-//! for arrays, thanks to `-r`).
+//! `squeue -h -t all -r -O FIELDS`: one line per job (per task for arrays, thanks
+//! to `-r`), the fields separated by `|`.
+//!
+//! `-O` rather than the letters of `-o`: only `-O` has the TRES (memory allocated,
+//! GPUs asked for with `--gpus` and `--gpus-per-task`). Each field is printed whole
+//! (`:` and no width) with `|` after it; the reason, free text, comes last.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
-use super::{count_array_tasks, parse_epoch, parse_u64, Interner, Lines};
+use super::{count_array_tasks, is_unset, parse_epoch, parse_u64, Interner, Lines};
+use crate::model::tres::{tres_memory_bytes, JobTres};
 use crate::model::{Job, JobState, Jobs, ParseError};
 
-/// `squeue -h -t all -r -o FORMAT`: reason last, because it is free text.
-pub const SQUEUE_FORMAT: &str = "%i|%T|%P|%C|%D|%V|%S|%r";
+/// `squeue -h -t all -r -O FORMAT`: job id as `%i` prints it, `%T`, `%P`, `%C`, `%D`,
+/// `%V`, `%S`, `%u`, `%a`, tasks, the TRES (allocated, else requested) and the
+/// GPU requests per job, node, task and socket, then the reason.
+pub const SQUEUE_FORMAT: &str = "JobArrayId:|,State:|,Partition:|,NumCPUs:|,NumNodes:|,SubmitTime:|,StartTime:|,UserName:|,Account:|,NumTasks:|,tres-alloc:|,tres-per-job:|,tres-per-node:|,tres-per-task:|,tres-per-socket:|,Reason:0";
 
 /// Fields in [`SQUEUE_FORMAT`]; the last one (the reason) may itself contain `|`.
-const FIELDS: usize = 8;
+const FIELDS: usize = 16;
 
 /// Parses [`SQUEUE_FORMAT`] lines. Empty lines are skipped; a line with fewer
-/// than 8 fields is an error naming the line (the output is not what we asked for).
+/// than 16 fields is an error naming the line (the output is not what we asked for).
 ///
 /// Job ids: `123`, `123_4` (array task) and `123+1` (het job component) are one
 /// job; `123_[5-20%2]` (a pending array squeue did not expand, which `-r`
@@ -26,50 +34,52 @@ pub fn parse_squeue(reader: impl BufRead) -> Result<Jobs, ParseError> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut fields = line.splitn(FIELDS, '|');
-        let mut next = || fields.next();
-        let (
-            Some(id),
-            Some(state),
-            Some(partition),
-            Some(cpus),
-            Some(nodes),
-            Some(submit),
-            Some(start),
-            Some(reason),
-        ) = (
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-        )
+        let f: Vec<&str> = line.splitn(FIELDS, '|').collect();
+        let [id, state, partition, cpus, nodes, submit, start, user, account, tasks, tres, per_job, per_node, per_task, per_socket, reason] =
+            f[..]
         else {
             return Err(ParseError::Text {
                 line: number,
                 message: format!(
-                    "expected {FIELDS} '|'-separated fields ({SQUEUE_FORMAT}), got {:?}",
+                    "expected {FIELDS} '|'-separated fields (squeue -O {SQUEUE_FORMAT}), got {:?}",
                     truncate(&line, 120)
                 ),
             });
         };
-        // `%T` is one word; take the first anyway (`CANCELLED by 0` elsewhere).
+        // `State` is one word; take the first anyway (`CANCELLED by 0` elsewhere).
         let state = state.split_whitespace().next().unwrap_or_default();
+        let nodes = parse_u64(nodes);
+        let gpus = JobTres {
+            tres,
+            per_job,
+            per_node,
+            per_task,
+            per_socket,
+        }
+        // A job that never had tasks counted prints NO_VAL (4294967294).
+        .gpus(nodes, parse_u64(tasks).filter(|t| *t < 0xffff_fffe));
         jobs.push(Job {
             state: JobState::from_name(state),
             partition: interner.intern(partition.trim()),
             reason: interner.intern(reason.trim()),
             cpus: parse_u64(cpus),
-            nodes: parse_u64(nodes),
+            nodes,
             submit_time: parse_epoch(submit),
             start_time: parse_epoch(start),
             task_count: task_count(id.trim()),
+            user: name(&mut interner, user),
+            account: name(&mut interner, account),
+            memory_bytes: tres_memory_bytes(tres),
+            gpus,
         });
     }
     Ok(Jobs { jobs })
+}
+
+/// A user or account name; `N/A`, `(null)` or empty is not reported.
+fn name(interner: &mut Interner, value: &str) -> Option<Arc<str>> {
+    let value = value.trim();
+    (!is_unset(value)).then(|| interner.intern(value))
 }
 
 /// Jobs one `%i` stands for: the tasks of an unexpanded array `123_[1-5%2]`, else 1.
@@ -96,8 +106,24 @@ mod tests {
     use super::*;
     use crate::model::text::testdata;
 
+    /// Lines written as `id|state|partition|cpus|nodes|submit|start|reason`, the
+    /// other fields filled in (user u, account a, 1 task, 100M, no GPU).
     fn parse(text: &str) -> Result<Jobs, ParseError> {
-        parse_squeue(text.as_bytes())
+        let full: Vec<String> = text
+            .split('\n')
+            .map(|line| {
+                let f: Vec<&str> = line.splitn(8, '|').collect();
+                if f.len() < 8 {
+                    return line.to_string();
+                }
+                format!(
+                    "{}|u|a|1|cpu=1,mem=100M|N/A|N/A|N/A|N/A|{}",
+                    f[..7].join("|"),
+                    f[7]
+                )
+            })
+            .collect();
+        parse_squeue(full.join("\n").as_bytes())
     }
 
     /// Jobs per state, arrays counted by task.
@@ -123,8 +149,49 @@ mod tests {
                 submit_time: Some(1_700_000_000),
                 start_time: Some(1_700_000_100),
                 task_count: 1,
+                user: Some(Arc::from("u")),
+                account: Some(Arc::from("a")),
+                memory_bytes: Some(100 << 20),
+                gpus: Some(0),
             }]
         );
+    }
+
+    #[test]
+    fn users_memory_and_gpus() {
+        let text = "\
+5|RUNNING|debug|1|1|1|1|root|root|1|cpu=1,mem=500M,node=1,billing=1|N/A|gres:gpu:fake:1|N/A|N/A|None
+6|RUNNING|debug|2|2|1|1|alice|physics|2|cpu=2,mem=1000M,node=2,billing=2|gres/gpu:3|N/A|N/A|N/A|None
+7|PENDING|debug|4|1|1|N/A|bob|chem|4|cpu=4,mem=2000M,node=1,billing=4|N/A|N/A|gres/gpu:1|N/A|Priority
+8|RUNNING|debug|2|1|1|1|carol|chem|2|cpu=2,mem=2G,node=1,gres/gpu=2|N/A|N/A|N/A|N/A|None
+9|PENDING|debug|1|1|1|N/A|(null)|N/A|1|N/A|N/A|N/A|N/A|gres/gpu:1|Priority
+";
+        let jobs = parse_squeue(text.as_bytes()).unwrap().jobs;
+        let got: Vec<_> = jobs
+            .iter()
+            .map(|j| {
+                (
+                    j.user.as_deref(),
+                    j.account.as_deref(),
+                    j.memory_bytes.map(|b| b >> 20),
+                    j.gpus,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("root"), Some("root"), Some(500), Some(1)),
+                (Some("alice"), Some("physics"), Some(1000), Some(3)),
+                (Some("bob"), Some("chem"), Some(2000), Some(4)),
+                (Some("carol"), Some("chem"), Some(2048), Some(2)),
+                (None, None, None, None),
+            ]
+        );
+        assert!(Arc::ptr_eq(
+            jobs[2].account.as_ref().unwrap(),
+            jobs[3].account.as_ref().unwrap()
+        ));
     }
 
     #[test]
@@ -225,11 +292,11 @@ mod tests {
             return;
         };
         let jobs = parse_squeue(file).unwrap();
-        assert_eq!(jobs.jobs.len(), 35);
-        // sdiag.txt of the same recording: "Jobs pending: 26", "Jobs running: 6".
+        // Fourth run (README): the workload plus a two-node job.
+        assert_eq!(jobs.jobs.len(), 36);
         let counts = by_state(&jobs);
         let expected: BTreeMap<JobState, u64> = [
-            (JobState::Pending, 26),
+            (JobState::Pending, 27),
             (JobState::Running, 6),
             (JobState::Completed, 1),
             (JobState::Cancelled, 1),
@@ -244,8 +311,8 @@ mod tests {
         assert_eq!(first.state, JobState::Failed);
         assert_eq!(&*first.partition, "batch");
         assert_eq!(&*first.reason, "NonZeroExitCode");
-        assert_eq!(first.submit_time, Some(1_796_239_147));
-        assert_eq!(first.start_time, Some(1_796_239_149));
+        assert_eq!(first.submit_time, Some(1_796_254_858));
+        assert_eq!(first.start_time, Some(1_796_254_861));
 
         // Array 7 (`--array=1-20%2`): 18 pending tasks, one line each.
         let limited: Vec<&Job> = jobs
@@ -266,8 +333,8 @@ mod tests {
             .find(|j| j.cpus == Some(4))
             .expect("job 16");
         assert_eq!((big.state, &*big.reason), (JobState::Pending, "Priority"));
-        assert_eq!(big.submit_time, Some(1_796_239_152));
-        assert_eq!(big.start_time, Some(1_796_325_552));
+        assert_eq!(big.submit_time, Some(1_796_254_864));
+        assert_eq!(big.start_time, Some(1_796_341_264));
 
         // Job 15: two partitions, and %r is a description with commas and spaces.
         let two = jobs.jobs.last().unwrap();
@@ -276,5 +343,32 @@ mod tests {
             &*two.reason,
             "Nodes required for job are DOWN, DRAINED or reserved for jobs in higher priority partitions"
         );
+
+        // Users, accounts, memory and GPUs asked for each way.
+        let job = |user: &str, state: JobState, gpus: u64| {
+            jobs.jobs
+                .iter()
+                .find(|j| {
+                    j.user.as_deref() == Some(user) && j.state == state && j.gpus == Some(gpus)
+                })
+                .unwrap_or_else(|| panic!("{user} {state:?} {gpus} GPUs"))
+        };
+        // labuser: --gpus=1 running, -n 2 --gpus-per-task=1 pending, account physics.
+        let running = job("labuser", JobState::Running, 1);
+        assert_eq!(running.account.as_deref(), Some("physics"));
+        assert_eq!(running.memory_bytes, Some(500 << 20));
+        let pending = job("labuser", JobState::Pending, 2);
+        assert_eq!(pending.memory_bytes, Some(1000 << 20));
+        // root: --gres=gpu:fake:1 running; held --gpus-per-node=1.
+        assert_eq!(
+            job("root", JobState::Running, 1).account.as_deref(),
+            Some("root")
+        );
+        assert_eq!(&*job("root", JobState::Pending, 1).reason, "JobHeldUser");
+        let gpus: u64 = jobs.jobs.iter().filter_map(|j| j.gpus).sum();
+        assert_eq!(gpus, 5);
+        // The cancelled job's NumTasks is NO_VAL: no GPU request, so 0, not a product.
+        let cancelled = jobs.jobs.iter().find(|j| j.state == JobState::Cancelled);
+        assert_eq!(cancelled.and_then(|j| j.gpus), Some(0));
     }
 }
