@@ -77,10 +77,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -s
 printf 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n' >"$tmp/web.yml"
 # The collectors that need slurmdbd (off by default) when the lab runs with accounting;
 # fair share through REST needs Slurm 23.11+ (/shares), so the REST exporter leaves it off.
-acct_cli=() acct_rest=()
+# The per-user collectors (opt-in) too.
+acct_cli=(--collector.users --collector.rpc_users) acct_rest=(--collector.users --collector.rpc_users)
 if sacctmgr -n list cluster >/dev/null 2>&1; then
-    acct_cli=(--collector.fairshare --collector.qos --collector.associations)
-    acct_rest=(--collector.qos --collector.associations)
+    acct_cli+=(--collector.fairshare --collector.qos --collector.associations)
+    acct_rest+=(--collector.qos --collector.associations)
 fi
 "$exporter" --web.listen-address="127.0.0.1:$p_cli" --web.config.file="$tmp/web.yml" "${acct_cli[@]}" \
     --collection.interval=3s --collection.timeout=3s --log.level=warn >"$tmp/exporter-cli.log" 2>&1 &

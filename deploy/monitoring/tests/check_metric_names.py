@@ -295,11 +295,13 @@ def capture(exporter, workdir):
     web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
                    f"basic_auth_users:\n  {USER}: {BCRYPT}\n")
     ctx = ssl.create_default_context(cafile=str(cert))
-    variants = [("cli", accounting_collectors("cli"))]
+    # The per-user collectors (opt-in) too.
+    per_user = ["--collector.users", "--collector.rpc_users"]
+    variants = [("cli", accounting_collectors("cli") + per_user)]
     rest = os.environ.get("SLURM_LAB_REST_URL")
     if rest:
         variants.append(("rest", ["--slurm.source=rest", f"--slurm.rest-url={rest}",
-                                  "--slurm.jwt-mint-lifespan=1h", *accounting_collectors("rest")]))
+                                  "--slurm.jwt-mint-lifespan=1h", *accounting_collectors("rest"), *per_user]))
     else:
         print("SLURM_LAB_REST_URL not set: REST-only families are not captured", file=sys.stderr)
     procs = []

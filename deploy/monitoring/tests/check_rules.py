@@ -36,6 +36,7 @@ SEVERITIES = {"critical", "warning", "info"}
 PRIORITIES = {"P0", "P1", "P2"}
 CATEGORIES = {"sla", "slo", "health", "data-quality", "dependency", "capacity", "security"}
 NON_EXPORTER_ALERTS = {"SlurmControllerDown", "SlurmControllerSlow", "SlurmDBDAgentQueueGrowing",
+                       "SlurmDBDDown",
                        "SlurmClusterUnhealthy", "SlurmQueueBuildup",
                        "SlurmSchedulerCycleTimeGrowing"}
 RECORD_NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")
