@@ -46,7 +46,7 @@ pub fn tres_gpus(tres: &str) -> Option<u64> {
     if let Some(untyped) = gpus.iter().find(|g| g.model.is_none()) {
         return Some(untyped.count);
     }
-    (!gpus.is_empty()).then(|| gpus.iter().map(|g| g.count).sum())
+    (!gpus.is_empty()).then(|| gpus.iter().fold(0u64, |n, g| n.saturating_add(g.count)))
 }
 
 /// GPUs in one request string (`gres:gpu:2`, `gres/gpu:a100:1,gres/gpu:h100:1`,
@@ -65,7 +65,7 @@ pub fn requested_gpus(request: &str) -> Option<u64> {
         .into_iter()
         .filter(|g| g.name == "gpu")
         .collect();
-    (!gpus.is_empty()).then(|| gpus.iter().map(|g| g.count).sum())
+    (!gpus.is_empty()).then(|| gpus.iter().fold(0u64, |n, g| n.saturating_add(g.count)))
 }
 
 /// The TRES strings of one job, as Slurm printed them (empty or `N/A` when unset).
@@ -144,6 +144,15 @@ mod tests {
         );
         assert_eq!(tres_gpus("cpu=2,gres/gpu:a100=1,gres/gpu:h100=2"), Some(3));
         assert_eq!(tres_gpus("cpu=2,mem=1G"), None);
+        // Found by tests/fuzz_parsers.rs: typed counts that add past u64 saturate.
+        assert_eq!(
+            tres_gpus("gres/gpu:a100=3,gres/gpu:h100=18446744073709551615"),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            requested_gpus("gres/gpu:a:18446744073709551615,gres/gpu:b:1"),
+            Some(u64::MAX)
+        );
     }
 
     #[test]
