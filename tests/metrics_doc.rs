@@ -45,6 +45,7 @@ fn everything() -> SlurmData {
         })),
         jobs: Some(Arc::new(Jobs {
             jobs: vec![Job {
+                id: 1,
                 state: JobState::Pending,
                 partition: "debug".into(),
                 reason: "Priority".into(),

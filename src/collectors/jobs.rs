@@ -152,6 +152,7 @@ mod tests {
         submit: i64,
     ) -> Job {
         Job {
+            id: submit.unsigned_abs() ^ cpus,
             state,
             partition: partition.into(),
             reason: reason.into(),

@@ -13,6 +13,9 @@ pub struct Jobs {
 /// (`squeue -r`) already has one line per task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
+    /// Identity of the record within one source, stable across collections: the
+    /// job id, or for an array task printed as `123_4` a hash of that text.
+    pub id: u64,
     pub state: JobState,
     /// Partition as Slurm prints it; a pending job submitted to several partitions
     /// has a comma-separated list (`debug,batch`). Interned: most jobs share a few values.
@@ -36,6 +39,18 @@ pub struct Job {
     pub memory_bytes: Option<u64>,
     /// GPUs allocated (started) or requested (pending); see [`super::tres::JobTres::gpus`].
     pub gpus: Option<u64>,
+}
+
+/// The identity of a job printed as `%i` (`123`, `123_4`, `123_[5-9]`).
+pub fn id_from_text(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if let Ok(n) = id.parse() {
+        return n;
+    }
+    // SipHash with fixed keys: the same text gives the same id in every collection.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish() | (1 << 63)
 }
 
 impl Job {

@@ -26,6 +26,8 @@ use crate::model::{Job, JobState};
 #[derive(Deserialize)]
 struct RawJob {
     #[serde(default)]
+    job_id: Num,
+    #[serde(default)]
     job_state: Names,
     #[serde(default)]
     partition: Option<String>,
@@ -104,6 +106,7 @@ impl RawJob {
         }
         .gpus(nodes, self.tasks.value());
         Job {
+            id: self.job_id.value().unwrap_or(0),
             state,
             partition: intern(interner, self.partition),
             reason: intern(interner, self.state_reason),

@@ -59,6 +59,7 @@ pub fn parse_squeue(reader: impl BufRead) -> Result<Jobs, ParseError> {
         // A job that never had tasks counted prints NO_VAL (4294967294).
         .gpus(nodes, parse_u64(tasks).filter(|t| *t < 0xffff_fffe));
         jobs.push(Job {
+            id: crate::model::job::id_from_text(id.trim()),
             state: JobState::from_name(state),
             partition: interner.intern(partition.trim()),
             reason: interner.intern(reason.trim()),
@@ -136,11 +137,21 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_stable_and_array_tasks_distinct() {
+        use crate::model::job::id_from_text;
+        assert_eq!(id_from_text("42"), 42);
+        assert_eq!(id_from_text("7_3"), id_from_text("7_3"));
+        assert_ne!(id_from_text("7_3"), id_from_text("7_4"));
+        assert_ne!(id_from_text("7_3"), 73);
+    }
+
+    #[test]
     fn one_line_every_field() {
         let jobs = parse("42|RUNNING|batch|8|2|1700000000|1700000100|None\n").unwrap();
         assert_eq!(
             jobs.jobs,
             vec![Job {
+                id: 42,
                 state: JobState::Running,
                 partition: Arc::from("batch"),
                 reason: Arc::from("None"),
