@@ -15,46 +15,7 @@ use std::time::Duration;
 
 use common::{value, Exporter};
 
-/// The lab's slurm.conf, if a cluster is up.
-fn slurm_conf() -> Option<String> {
-    let conf = std::env::var("SLURM_CONF").ok().or_else(|| {
-        let p = common::repo().join(".lab/etc/slurm.conf");
-        p.exists().then(|| p.display().to_string())
-    });
-    let up = conf.as_ref().is_some_and(|c| {
-        Command::new("scontrol")
-            .arg("ping")
-            .env("SLURM_CONF", c)
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("is UP"))
-    });
-    if up {
-        return conf;
-    }
-    assert!(
-        std::env::var("SLURM_EXPORTER_REQUIRE_CLUSTER").as_deref() != Ok("1"),
-        "SLURM_EXPORTER_REQUIRE_CLUSTER=1 but no local Slurm cluster answers (scripts/slurm-dev-cluster.sh up)"
-    );
-    eprintln!(
-        "skipped: no local Slurm cluster is up (scripts/slurm-dev-cluster.sh up && workload)"
-    );
-    None
-}
-
-fn run(conf: &str, program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .env("SLURM_CONF", conf)
-        .env("SLURM_TIME_FORMAT", "%s")
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::lab::{run, slurm_conf};
 
 /// What Slurm's own commands say, in the exporter's terms.
 #[derive(Debug, PartialEq)]

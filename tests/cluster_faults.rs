@@ -28,28 +28,15 @@ static LAB: Mutex<()> = Mutex::new(());
 const COLLECTORS: [&str; 5] = ["nodes", "partitions", "jobs", "scheduler", "controller"];
 const REASONS: [&str; 5] = ["timeout", "connection", "auth", "parse", "command"];
 
-/// The lab's slurm.conf, if a cluster is up (as in tests/cluster.rs).
+/// The lab's slurm.conf, if a cluster is up and fault tests are allowed.
 fn slurm_conf() -> Option<String> {
-    let conf = std::env::var("SLURM_CONF").ok().or_else(|| {
-        let p = common::repo().join(".lab/etc/slurm.conf");
-        p.exists().then(|| p.display().to_string())
-    });
-    if let Some(conf) = conf.filter(|c| ctld_up(c)) {
-        if std::env::var("SLURM_EXPORTER_FAULT_TESTS").as_deref() == Ok("1") {
-            return Some(conf);
-        }
-        eprintln!(
-            "skipped: these tests stop and restart daemons of the lab of {conf}; \
-             set SLURM_EXPORTER_FAULT_TESTS=1 to allow it (scripts/test.sh does)"
-        );
-        return None;
+    let conf = common::lab::slurm_conf()?;
+    if std::env::var("SLURM_EXPORTER_FAULT_TESTS").as_deref() == Ok("1") {
+        return Some(conf);
     }
-    assert!(
-        std::env::var("SLURM_EXPORTER_REQUIRE_CLUSTER").as_deref() != Ok("1"),
-        "SLURM_EXPORTER_REQUIRE_CLUSTER=1 but no local Slurm cluster answers (scripts/slurm-dev-cluster.sh up)"
-    );
     eprintln!(
-        "skipped: no local Slurm cluster is up (scripts/slurm-dev-cluster.sh up && workload)"
+        "skipped: these tests stop and restart daemons of the lab of {conf}; \
+         set SLURM_EXPORTER_FAULT_TESTS=1 to allow it (scripts/test.sh does)"
     );
     None
 }
@@ -61,14 +48,6 @@ fn lab_dir(conf: &str) -> PathBuf {
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_default()
-}
-
-fn ctld_up(conf: &str) -> bool {
-    Command::new("scontrol")
-        .arg("ping")
-        .env("SLURM_CONF", conf)
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("is UP"))
 }
 
 /// `scripts/slurm-dev-cluster.sh ARGS` for the lab of `conf`.
