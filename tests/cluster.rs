@@ -8,6 +8,8 @@
 mod common;
 #[path = "cluster/dbinfo.rs"]
 mod dbinfo;
+#[path = "cluster/derived.rs"]
+mod derived;
 
 use std::collections::BTreeMap;
 use std::process::Command;

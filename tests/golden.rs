@@ -124,8 +124,9 @@ fn cluster_name_override_and_disabled_collector() {
         "--collection.interval=1s",
         "--slurm.cluster-name=prod",
         "--no-collector.jobs",
-        // The accounts collector reads the job list too.
+        // The accounts and derived collectors read the job list too.
         "--no-collector.accounts",
+        "--no-collector.derived",
     ]);
     let m = exporter.wait_for("nodes up", Duration::from_secs(10), |m| {
         value(m, "slurm_exporter_collector_up", &[("collector", "nodes")]) == Some(1.0)
@@ -142,7 +143,7 @@ fn cluster_name_override_and_disabled_collector() {
     );
     assert!(
         fake.calls().iter().all(|c| !c.starts_with("squeue")),
-        "squeue ran though jobs is disabled"
+        "squeue ran though no collector reading jobs is enabled"
     );
 }
 

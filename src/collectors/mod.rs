@@ -22,6 +22,7 @@ mod associations;
 mod associations_users;
 pub mod cap;
 mod controller;
+mod derived;
 mod fairshare;
 mod fairshare_users;
 mod gpus;
@@ -175,6 +176,7 @@ pub const ALL: &[CollectorDef] = &[
     accounts::DEF,
     users::DEF,
     slurmdbd::DEF,
+    derived::DEF,
 ];
 
 /// Looks a collector up by name.
