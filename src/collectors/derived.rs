@@ -111,20 +111,22 @@ fn has_run(state: JobState) -> bool {
     is_active(state) || (is_finished(state) && state != JobState::Cancelled)
 }
 
+/// Final states of a job.
+const FINISHED: [JobState; 10] = [
+    JobState::Completed,
+    JobState::Cancelled,
+    JobState::Failed,
+    JobState::Timeout,
+    JobState::Preempted,
+    JobState::NodeFail,
+    JobState::BootFail,
+    JobState::Deadline,
+    JobState::OutOfMemory,
+    JobState::SpecialExit,
+];
+
 fn is_finished(state: JobState) -> bool {
-    matches!(
-        state,
-        JobState::Completed
-            | JobState::Cancelled
-            | JobState::Failed
-            | JobState::Timeout
-            | JobState::Preempted
-            | JobState::NodeFail
-            | JobState::BootFail
-            | JobState::Deadline
-            | JobState::OutOfMemory
-            | JobState::SpecialExit
-    )
+    FINISHED.contains(&state)
 }
 
 impl Derived {
@@ -207,6 +209,21 @@ impl Derived {
             return;
         };
         let mut seen = HashMap::with_capacity(jobs.jobs.len());
+        // Every partition's counters exist from the start (at 0), so rate() and
+        // increase() see the first event.
+        let partitions = jobs
+            .jobs
+            .iter()
+            .flat_map(|j| j.partitions())
+            .chain(self.allocated.keys().map(String::as_str));
+        for p in partitions {
+            if !self.started.contains_key(p) {
+                self.started.insert(p.to_string(), 0);
+                for state in FINISHED {
+                    self.finished.insert((p.to_string(), state), 0);
+                }
+            }
+        }
         for job in &jobs.jobs {
             let before = self.jobs.get(&job.id).copied();
             if !baseline {
@@ -246,6 +263,10 @@ impl CollectorState for Derived {
         );
         for (reason, n) in &self.failures {
             failures.push(ctx.labels(&[("reason", reason)]), *n as f64);
+        }
+        if !self.failures.contains_key("other") {
+            // Declared from the start: the family exists before the first failure.
+            failures.push(ctx.labels(&[("reason", "other")]), 0.0);
         }
         let mut drained = Family::histogram(
             "slurm_node_drain_duration_seconds",

@@ -41,16 +41,10 @@ NO_DATA_OK = {
         "compares with `offset 30d`: needs 30 days of history",
     ("slurm-exporter-ops", "Firing alerts", "A"):
         "ALERTS: only while an alert of the bundle fires",
-    ("slurm-cluster-overview", "Node failures by reason (last hour)", "A"):
-        "slurm_node_failures_total: only once a node failed while the exporter watched",
     ("slurm-cluster-overview", "Drain and down durations (median over a day)", "A"):
         "observed when a drained node returns to service: none within a minute",
     ("slurm-cluster-overview", "Drain and down durations (median over a day)", "B"):
         "observed when a down node returns to service: none within a minute",
-    ("slurm-cluster-overview", "Jobs started and finished per minute", "A"):
-        "counts jobs that start after the exporter's first collection: the lab's run for 10 minutes",
-    ("slurm-cluster-overview", "Jobs started and finished per minute", "B"):
-        "counts jobs that finish after the exporter's first collection",
 }
 # The annotation query (ALERTS) is parsed, never required to have data (same reason).
 

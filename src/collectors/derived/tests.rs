@@ -58,9 +58,29 @@ fn the_first_collection_is_only_a_baseline() {
             vec![job(1, JobState::Completed), job(2, JobState::Running)],
         ),
     );
-    assert_eq!(value(&f, "slurm_node_failures_total", &[]), None);
-    assert_eq!(value(&f, "slurm_partition_jobs_started_total", &[]), None);
-    assert_eq!(value(&f, "slurm_partition_jobs_finished_total", &[]), None);
+    // Nothing counted; the counters are declared at zero from the start.
+    let zero = |name, labels: &[(&str, &str)]| value(&f, name, labels) == Some(0.0);
+    assert!(zero("slurm_node_failures_total", &[("reason", "other")]));
+    assert_eq!(
+        value(&f, "slurm_node_failures_total", &[("reason", "dead")]),
+        None
+    );
+    assert!(zero(
+        "slurm_partition_jobs_started_total",
+        &[("partition", "batch")]
+    ));
+    for state in [
+        "completed",
+        "failed",
+        "cancelled",
+        "timeout",
+        "out_of_memory",
+    ] {
+        assert!(zero(
+            "slurm_partition_jobs_finished_total",
+            &[("partition", "batch"), ("state", state)]
+        ));
+    }
     assert_eq!(
         value(
             &f,
@@ -301,7 +321,7 @@ fn reasons_beyond_the_cap_count_as_other() {
         .iter()
         .find(|f| f.name == "slurm_node_failures")
         .map(|f| f.samples.len());
-    assert_eq!(failures, Some(MAX_REASONS + 1));
+    assert_eq!(failures, Some(MAX_REASONS + 1), "20 reasons and other");
     assert_eq!(
         value(&f, "slurm_node_failures_total", &[("reason", "other")]),
         Some(5.0)
