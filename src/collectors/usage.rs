@@ -149,6 +149,7 @@ mod tests {
 
     fn job(state: JobState, user: &str, account: &str, cpus: u64, tasks: u64) -> Job {
         Job {
+            id: cpus,
             state,
             partition: "debug".into(),
             reason: "None".into(),

@@ -31,6 +31,10 @@ fn job(id: u64, state: JobState) -> Job {
         submit_time: None,
         start_time: None,
         task_count: 1,
+        user: None,
+        account: None,
+        memory_bytes: None,
+        gpus: None,
     }
 }
 
