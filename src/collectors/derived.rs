@@ -180,11 +180,11 @@ impl Derived {
                 .iter()
                 .filter(|g| g.name == "gpu")
                 .filter_map(|g| g.allocated)
-                .sum();
+                .fold(0u64, u64::saturating_add);
             for p in &node.partitions {
                 let a = allocated.entry(p.clone()).or_default();
-                a.0 += cpus;
-                a.1 += gpus;
+                a.0 = a.0.saturating_add(cpus);
+                a.1 = a.1.saturating_add(gpus);
             }
         }
         self.nodes = seen;
@@ -232,13 +232,14 @@ impl Derived {
                 // A job first seen finished ran and ended between two collections.
                 if has_run(job.state) && !started_before {
                     for p in job.partitions() {
-                        *self.started.entry(p.to_string()).or_insert(0) += job.task_count;
+                        let n = self.started.entry(p.to_string()).or_insert(0);
+                        *n = n.saturating_add(job.task_count);
                     }
                 }
                 if is_finished(job.state) && !finished_before {
                     for p in job.partitions() {
-                        *self.finished.entry((p.to_string(), job.state)).or_insert(0) +=
-                            job.task_count;
+                        let n = self.finished.entry((p.to_string(), job.state)).or_insert(0);
+                        *n = n.saturating_add(job.task_count);
                     }
                 }
             }
