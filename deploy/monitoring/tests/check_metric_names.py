@@ -35,7 +35,7 @@ import urllib.request
 
 import yaml
 
-from livetools import BCRYPT, PASSWORD, USER, accounting_collectors, free_port
+from livetools import BCRYPT, PASSWORD, PER_USER_COLLECTORS, USER, accounting_collectors, free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 MON = ROOT / "deploy/monitoring"
@@ -296,7 +296,7 @@ def capture(exporter, workdir):
                    f"basic_auth_users:\n  {USER}: {BCRYPT}\n")
     ctx = ssl.create_default_context(cafile=str(cert))
     # The per-user collectors (opt-in) too.
-    per_user = ["--collector.users", "--collector.rpc_users"]
+    per_user = PER_USER_COLLECTORS
     variants = [("cli", accounting_collectors("cli") + per_user)]
     rest = os.environ.get("SLURM_LAB_REST_URL")
     if rest:

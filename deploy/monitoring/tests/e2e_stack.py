@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from livetools import (BCRYPT, PASSWORD, RENDER, USER, accounting_collectors,  # noqa: E402
+from livetools import (BCRYPT, PASSWORD, PER_USER_COLLECTORS, RENDER, USER, accounting_collectors,  # noqa: E402
                        free_port, http_json, prom_query, wait_http)
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -151,7 +151,7 @@ class Stack:
             self.state["exporter"], f"--web.listen-address=127.0.0.1:{self.ports['exporter-' + name]}",
             f"--web.config.file={self.dir / 'web.yml'}", f"--collection.interval={INTERVAL}",
             f"--collection.slow-interval={INTERVAL}", f"--collection.accounting-interval={INTERVAL}",
-            f"--collection.timeout={INTERVAL}", "--log.level=warn", *source, *accounting_collectors(name)])
+            f"--collection.timeout={INTERVAL}", "--log.level=warn", *source, *accounting_collectors(name), *PER_USER_COLLECTORS])
 
     def start_prometheus(self):
         rules = self.dir / "rules.yml"

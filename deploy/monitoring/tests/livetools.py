@@ -66,6 +66,10 @@ def expected_receivers(labels):
     return out
 
 
+# Opt-in per-user collectors the dashboards have panels for (capped, so safe on the lab).
+PER_USER_COLLECTORS = ["--collector.users", "--collector.rpc_users"]
+
+
 def accounting_collectors(source):
     """The collectors that need slurmdbd (off by default), when the lab runs with accounting:
     fair share, QOS, associations; fair share through REST needs Slurm 23.11+ (/shares), so
