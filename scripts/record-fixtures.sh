@@ -133,6 +133,14 @@ if sacctmgr -n list cluster >/dev/null 2>&1; then
     cmd sacct.txt env TZ=UTC sacct -a -X -P -n -s BF,CA,CD,DL,F,NF,OOM,PR,TO,R -S now-1hour -E now -o "$SACCT_FORMAT"
     rest rest-dbv0.0.38-jobs.json "/slurmdb/v0.0.38/jobs?state=BF%2CCA%2CCD%2CDL%2CF%2CNF%2COOM%2CPR%2CTO%2CR&start_time=now-3600&end_time=now"
     rest rest-dbv0.0.38-jobs-empty.json "/slurmdb/v0.0.38/jobs?state=CD&start_time=now-1&end_time=now-1"
+    # Memory (the lab samples steps with jobacct_gather/linux; the workload's lab-mem job
+    # holds ~126 MiB): the exporter's second sacct read, with steps, over the same hour
+    # (SACCT_MEMORY_FORMAT in src/model/text/sacct.rs, final states only as in
+    # src/source/cli.rs), and the REST answer again under its own name, kept apart from
+    # rest-dbv0.0.38-jobs.json (recorded under jobacct_gather/none, pinned by older tests).
+    SACCT_MEMORY_FORMAT='JobIDRaw,MaxRSS,AllocTRES'
+    cmd sacct-memory.txt env TZ=UTC sacct -a -P -n -s BF,CA,CD,DL,F,NF,OOM,PR,TO -S now-1hour -E now -o "$SACCT_MEMORY_FORMAT"
+    rest rest-dbv0.0.38-jobs-memory.json "/slurmdb/v0.0.38/jobs?state=BF%2CCA%2CCD%2CDL%2CF%2CNF%2COOM%2CPR%2CTO%2CR&start_time=now-3600&end_time=now"
 else
     log "no slurmdbd (up without --accounting): accounting fixtures not recorded"
 fi

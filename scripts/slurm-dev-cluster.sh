@@ -14,7 +14,9 @@
 # Cluster: name `lab`, controller on 127.0.0.1, real nodes n1 n2 (one slurmd each, 4 CPUs,
 # 4000 MB), fake DOWN nodes f1 f2 (no slurmd), partitions debug (default) and batch,
 # license lab_lic:8, two fake GPUs on n1 (GRES gpu:fake:2; device nodes copying /dev/null),
-# slurmrestd with JWT auth on 127.0.0.1:${SLURM_LAB_REST_PORT:-6820}.
+# slurmrestd with JWT auth on 127.0.0.1:${SLURM_LAB_REST_PORT:-6820}. Steps are sampled by
+# jobacct_gather/linux every second (no cgroups needed), so slurmdbd records their MaxRSS;
+# with at most 8 CPUs of running jobs that costs nothing measurable.
 # `up` on a lab where some daemons died (or were stopped with `stop slurmctld`, for fault
 # tests) starts only the missing ones and keeps slurmctld's state (jobs survive); only a
 # fresh start (no daemon alive) rewrites the config and starts slurmctld with empty state.
@@ -296,7 +298,8 @@ MpiDefault=none
 SwitchType=switch/none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
@@ -799,7 +802,12 @@ cmd_workload() {
     js=$(sb -p debug -J lab-signal --wrap 'kill -KILL $$')
     jb=$(sb -p debug -J lab-burn --wrap 'timeout 2 sh -c "while :; do :; done"; true')
     jl=$(sb_as "$LAB_USER" -p batch -J labuser-true --wrap true)
-    wait_for 20 settled "$jt" "$jf" "$je" "$js" "$jb" "$jl" || log "short jobs not finished after 20 s (nodes busy from an earlier run?)"
+    # For memory efficiency: a 120 MiB string in perl (perl-base is always there) holds
+    # its step's resident set at ~126 MiB for 2 s, sampled by jobacct_gather every
+    # second: MaxRSS / --mem=400 is ~0.32 (the other short jobs end before a sample).
+    local jm
+    jm=$(sb -p debug -J lab-mem --mem=400 --wrap 'perl -e "vec(\$x, (120 << 20) - 1, 8) = 1; sleep 2"')
+    wait_for 20 settled "$jt" "$jf" "$je" "$js" "$jb" "$jl" "$jm" || log "short jobs not finished after 20 s (nodes busy from an earlier run?)"
     # 8 CPUs in total (n1, n2: 4 each). Running: 3 single-CPU jobs + 2 tasks of the %2
     # array + 1 task of the -c 2 array = 7 CPUs, packed n1 first, so n2 keeps 1 free CPU
     # and shows MIXED+DRAIN ("drng") once drained. Jobs submitted after the drain stay

@@ -201,6 +201,82 @@ fn expected_finished(rows: &[Row], from: i64, to: i64, rest: bool) -> Finished {
     out
 }
 
+/// A size as sacct prints it (`129272K`, `400M`, `4G`), in bytes; bare: `unit`.
+fn size(s: &str, unit: f64) -> Option<f64> {
+    let s = s.trim();
+    let (n, f) = match s.chars().last()? {
+        'K' => (&s[..s.len() - 1], 1024.0),
+        'M' => (&s[..s.len() - 1], 1024.0 * 1024.0),
+        'G' => (&s[..s.len() - 1], 1024.0 * 1024.0 * 1024.0),
+        'T' => (&s[..s.len() - 1], 1024.0f64.powi(4)),
+        _ => (s, unit),
+    };
+    n.parse::<f64>().ok().map(|n| n * f)
+}
+
+/// (end, partition, name, allocation per node, largest MaxRSS) of one job.
+type MemRow = (Option<i64>, String, String, Option<f64>, f64);
+
+/// Memory efficiency of the jobs that finished in `from..=to`, read with steps
+/// independently of the exporter: per job, the largest step `MaxRSS` over the
+/// job line's `AllocTRES` memory per node; jobs without either are left out.
+/// Returns (partition, job name, ratio) per job.
+fn expected_memory(conf: &str, from: i64, to: i64) -> Vec<(String, String, f64)> {
+    let out = run(
+        conf,
+        "sacct",
+        &[
+            "-a",
+            "-P",
+            "-n",
+            "-s",
+            "BF,CA,CD,DL,F,NF,OOM,PR,TO",
+            "-S",
+            &utc(from),
+            "-E",
+            &utc(to),
+            "-o",
+            "JobIDRaw,End,Partition,JobName,MaxRSS,AllocTRES",
+        ],
+    );
+    let mut jobs: BTreeMap<String, MemRow> = BTreeMap::new();
+    for line in out.lines() {
+        let f: Vec<&str> = line.splitn(6, '|').collect();
+        if f.len() != 6 {
+            continue;
+        }
+        let (job, step) = match f[0].split_once('.') {
+            Some((job, step)) => (job, Some(step)),
+            None => (f[0], None),
+        };
+        let e = jobs.entry(job.to_string()).or_default();
+        if step.is_some() {
+            e.4 = e.4.max(size(f[4], 1024.0).unwrap_or(0.0));
+            continue;
+        }
+        let tres = |k: &str| {
+            f[5].split(',')
+                .find_map(|kv| kv.strip_prefix(k))
+                .map(str::to_string)
+        };
+        let mem = tres("mem=").and_then(|m| size(&m, 1024.0 * 1024.0));
+        let nodes = tres("node=")
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(1.0);
+        e.0 = f[1].parse().ok();
+        e.1 = f[2].to_string();
+        e.2 = f[3].to_string();
+        e.3 = mem.map(|m| m / nodes);
+    }
+    jobs.into_values()
+        .filter(|(end, ..)| end.is_some_and(|e| e >= from && e <= to))
+        .filter_map(|(_, partition, name, alloc, rss)| {
+            let alloc = alloc.filter(|a| *a > 0.0)?;
+            (rss > 0.0).then(|| (partition, name, rss / alloc))
+        })
+        .collect()
+}
+
 /// Started jobs by (partition, qos): count and summed wait.
 fn expected_waits(rows: &[Row], from: i64, to: i64) -> BTreeMap<(String, String), (f64, f64)> {
     let mut out = BTreeMap::new();
@@ -416,12 +492,68 @@ fn accounting_matches_sacct() {
             assert_eq!(got("_count"), Some(count), "{what}: {l:?}");
             assert_eq!(got("_sum"), Some(sum), "{what}: {l:?}");
         }
+        check_memory(&conf, &m, from, to, what);
         assert_eq!(
             value(&m, "slurm_accounting_catching_up", &[]),
             Some(0.0),
             "{what}"
         );
         assert!(!exporter.logs().contains("panicked"));
+    }
+}
+
+/// The memory efficiency histogram counts the finished jobs with a recorded
+/// `MaxRSS` per partition, and the workload's `lab-mem` job (a 120 MiB string
+/// in perl, `--mem=400`: ~0.32) lands in the (0.3, 0.4] bucket.
+fn check_memory(conf: &str, m: &str, from: i64, to: i64, what: &str) {
+    let jobs = expected_memory(conf, from, to);
+    let mut per_partition: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for (partition, _, ratio) in &jobs {
+        let e = per_partition.entry(partition).or_default();
+        e.0 += 1.0;
+        e.1 += ratio;
+    }
+    let family = "slurm_accounting_job_memory_efficiency_ratio";
+    let observed: BTreeMap<String, f64> = m
+        .lines()
+        .filter(|l| l.starts_with(&format!("{family}_count{{")))
+        .map(|l| {
+            let v = l.rsplit(' ').next().and_then(|v| v.parse().ok());
+            let p = labels(l).get("partition").cloned().unwrap_or_default();
+            (p, v.unwrap_or(-1.0))
+        })
+        .collect();
+    let want: BTreeMap<String, f64> = per_partition
+        .iter()
+        .map(|(p, (n, _))| (p.to_string(), *n))
+        .collect();
+    assert_eq!(observed, want, "{what}: jobs with MaxRSS per partition");
+    for (partition, (_, sum)) in &per_partition {
+        let got = value(m, &format!("{family}_sum"), &[("partition", partition)]);
+        assert!(
+            got.is_some_and(|g| (g - sum).abs() < 1e-6),
+            "{what}: sum {got:?} != {sum} ({partition})"
+        );
+    }
+    let lab_mem: Vec<_> = jobs.iter().filter(|(_, n, _)| n == "lab-mem").collect();
+    if lab_mem.is_empty() {
+        eprintln!("{what}: no lab-mem job in the window (workload older than the look-back)");
+        return;
+    }
+    for (partition, _, ratio) in &lab_mem {
+        assert!(*ratio > 0.3 && *ratio <= 0.4, "{what}: lab-mem at {ratio}");
+        let bucket = |le: &str| {
+            value(
+                m,
+                &format!("{family}_bucket"),
+                &[("partition", partition), ("le", le)],
+            )
+            .unwrap_or(0.0)
+        };
+        assert!(
+            bucket("0.4") - bucket("0.3") >= 1.0,
+            "{what}: lab-mem not in the (0.3, 0.4] bucket"
+        );
     }
 }
 

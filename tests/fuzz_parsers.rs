@@ -269,6 +269,19 @@ const TEXT_PARSERS: &[(&str, Parser)] = &[
     ("sacct", |b| {
         model::text::parse_sacct(b).ok().map(accounting)
     }),
+    ("sacct memory", |b| {
+        model::text::parse_sacct_memory(b).ok().map(|m| {
+            let finished = |(id, memory)| model::AcctJob {
+                id,
+                state: "COMPLETED".into(),
+                end: Some(1),
+                ran: true,
+                memory,
+                ..Default::default()
+            };
+            accounting(m.into_iter().map(finished).collect())
+        })
+    }),
     ("scontrol ping", |b| {
         model::text::parse_scontrol_ping(b).ok().map(|c| {
             controllers(ControllerData {

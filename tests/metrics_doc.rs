@@ -201,6 +201,11 @@ fn acct_job() -> AcctJob {
         alloc_cpus: Some(1),
         total_cpu_seconds: Some(0.5),
         exit: Some((0, 0)),
+        memory: JobMemory {
+            max_rss_bytes: Some(1 << 20),
+            alloc_bytes: Some(4 << 20),
+            alloc_nodes: Some(1),
+        },
     }
 }
 

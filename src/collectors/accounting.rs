@@ -1,6 +1,6 @@
 //! Accounting (slurmdbd): finished jobs by final state, exit code class,
-//! partition and account; CPU efficiency of finished jobs; queue wait of started
-//! jobs. Counters and histograms accumulate in the collector's state from the
+//! partition and account; CPU and memory efficiency of finished jobs; queue wait
+//! of started jobs. Counters and histograms accumulate in the collector's state from the
 //! jobs each read reports once (the source's watermark), so they start at zero
 //! when the exporter starts (unless `accounting.lookback` is set) and survive a
 //! slurmdbd outage: a failed read leaves the state as it was, the read after it
@@ -16,13 +16,13 @@ use crate::model::{AcctJob, DataKind, SlurmData};
 
 pub const DEF: CollectorDef = CollectorDef {
     name: "accounting",
-    description: "jobs finished by state, exit class, partition and account; CPU efficiency and queue wait histograms (slurmdbd)",
+    description: "jobs finished by state, exit class, partition and account; CPU and memory efficiency and queue wait histograms (slurmdbd)",
     enabled_by_default: false,
     needs: &[DataKind::Accounting],
     collect: Collect::Stateful(|| Box::new(AccountingState::default())),
 };
 
-/// CPU time used over CPU time allocated.
+/// CPU time used over CPU time allocated; largest resident set over memory allocated.
 const RATIO_BUCKETS: &[f64] = &[0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 
 /// Seconds from eligible to start: a second to a week.
@@ -36,6 +36,7 @@ struct AccountingState {
     /// (state, exit class, partition, account) → jobs.
     finished: BTreeMap<(String, &'static str, String, String), u64>,
     cpu_efficiency: BTreeMap<String, Histogram>,
+    memory_efficiency: BTreeMap<String, Histogram>,
     /// (partition, qos) → wait histogram.
     wait: BTreeMap<(String, String), Histogram>,
     watermark: Option<i64>,
@@ -57,6 +58,12 @@ impl AccountingState {
         *self.finished.entry(key).or_insert(0) += 1;
         if let Some(ratio) = job.cpu_efficiency() {
             self.cpu_efficiency
+                .entry(label(&job.partition))
+                .or_insert_with(|| Histogram::new(RATIO_BUCKETS))
+                .observe(ratio);
+        }
+        if let Some(ratio) = job.memory_efficiency() {
+            self.memory_efficiency
                 .entry(label(&job.partition))
                 .or_insert_with(|| Histogram::new(RATIO_BUCKETS))
                 .observe(ratio);
@@ -111,6 +118,13 @@ impl CollectorState for AccountingState {
         for (partition, h) in &self.cpu_efficiency {
             cpu.push_histogram(ctx.labels(&[("partition", partition)]), h);
         }
+        let mut memory = Family::histogram(
+            "slurm_accounting_job_memory_efficiency_ratio",
+            "Largest resident set (MaxRSS) of any step over the memory allocated per node, of finished jobs, by partition; jobs without recorded MaxRSS or without a memory allocation are left out",
+        );
+        for (partition, h) in &self.memory_efficiency {
+            memory.push_histogram(ctx.labels(&[("partition", partition)]), h);
+        }
         let mut wait = Family::histogram(
             "slurm_accounting_job_queue_wait_seconds",
             "Time from eligible to start of jobs that started since the exporter started, by partition and QOS",
@@ -128,7 +142,7 @@ impl CollectorState for AccountingState {
             "1 while a backlog (after an outage, or a look-back) is read in bounded slices, one per collection",
         );
         catching_up.push(ctx.labels(&[]), if self.catching_up { 1.0 } else { 0.0 });
-        vec![finished, cpu, wait, watermark, catching_up]
+        vec![finished, cpu, memory, wait, watermark, catching_up]
     }
 }
 
@@ -139,7 +153,7 @@ mod tests {
 
     use super::super::testutil::{ctx, value};
     use super::*;
-    use crate::model::Accounting;
+    use crate::model::{Accounting, JobMemory};
 
     fn job(id: u64, state: &str, exit: (u32, u32), partition: &str) -> AcctJob {
         AcctJob {
@@ -156,6 +170,11 @@ mod tests {
             alloc_cpus: Some(2),
             total_cpu_seconds: Some(15.0),
             exit: Some(exit),
+            memory: JobMemory {
+                max_rss_bytes: Some(100 << 20),
+                alloc_bytes: Some(400 << 20),
+                alloc_nodes: Some(1),
+            },
         }
     }
 
@@ -181,10 +200,11 @@ mod tests {
         let a = job(1, "COMPLETED", (0, 0), "debug");
         let b = job(2, "FAILED", (3, 0), "batch");
         state.update(&data(vec![a.clone(), b], vec![a.clone()], 140), &ctx);
-        state.update(
-            &data(vec![job(3, "COMPLETED", (0, 0), "debug")], vec![], 150),
-            &ctx,
-        );
+        let no_rss = AcctJob {
+            memory: JobMemory::default(),
+            ..job(3, "COMPLETED", (0, 0), "debug")
+        };
+        state.update(&data(vec![no_rss], vec![], 150), &ctx);
         // A read that failed: the engine does not call update; nothing changes.
         let f = state.families(&ctx);
         let finished = |s: &str, c: &str, p: &str| {
@@ -210,6 +230,16 @@ mod tests {
         };
         assert_eq!(eff("_count", "debug"), Some(2.0));
         assert_eq!(eff("_sum", "debug"), Some(1.5));
+        let mem = |suffix: &str, p: &str| {
+            value(
+                &f,
+                &format!("slurm_accounting_job_memory_efficiency_ratio{suffix}"),
+                &[("partition", p)],
+            )
+        };
+        assert_eq!(mem("_count", "debug"), Some(1.0), "job 3 has no MaxRSS");
+        assert_eq!(mem("_sum", "debug"), Some(0.25));
+        assert_eq!(mem("_count", "batch"), Some(1.0));
         let wait = value(
             &f,
             "slurm_accounting_job_queue_wait_seconds_bucket",

@@ -26,6 +26,40 @@ pub struct AcctJob {
     pub total_cpu_seconds: Option<f64>,
     /// `(return code, signal)`; `None` when Slurm did not say.
     pub exit: Option<(u32, u32)>,
+    /// Memory use and allocation, from the job's steps (see [`JobMemory`]).
+    pub memory: JobMemory,
+}
+
+/// What slurmdbd recorded of a job's memory: the largest resident set of any task
+/// of any step (`MaxRSS`, kept per step, sampled by `jobacct_gather`), and the
+/// memory allocated to the job (`AllocTRES` `mem=`, over all its nodes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobMemory {
+    /// Largest `MaxRSS` over the steps; `None` when no step recorded one
+    /// (`jobacct_gather/none`, or a step too short to be sampled: Slurm prints
+    /// nothing or 0).
+    pub max_rss_bytes: Option<u64>,
+    pub alloc_bytes: Option<u64>,
+    pub alloc_nodes: Option<u64>,
+}
+
+impl JobMemory {
+    /// Keeps the larger `MaxRSS` (0 counts as not recorded).
+    pub fn add_step_rss(&mut self, bytes: Option<u64>) {
+        if let Some(b) = bytes.filter(|b| *b > 0) {
+            self.max_rss_bytes = Some(self.max_rss_bytes.map_or(b, |m| m.max(b)));
+        }
+    }
+
+    /// The largest `MaxRSS` over the memory allocated per node (0 to ~1; a task
+    /// runs on one node, so its resident set is bounded by that node's share).
+    /// `None` without a recorded `MaxRSS` or without a memory allocation.
+    pub fn efficiency(&self) -> Option<f64> {
+        let rss = self.max_rss_bytes.filter(|b| *b > 0)? as f64;
+        let alloc = self.alloc_bytes.filter(|b| *b > 0)? as f64;
+        let nodes = self.alloc_nodes.filter(|n| *n > 0).unwrap_or(1) as f64;
+        Some(rss / (alloc / nodes))
+    }
 }
 
 /// States a job ends in. `REQUEUED` and `REVOKED` are not final: the job runs
@@ -67,6 +101,11 @@ impl AcctJob {
         let elapsed = self.elapsed_seconds.filter(|e| *e > 0)? as f64;
         let cpus = self.alloc_cpus.filter(|c| *c > 0)? as f64;
         Some(self.total_cpu_seconds? / (elapsed * cpus))
+    }
+
+    /// See [`JobMemory::efficiency`]; `None` for a job that never ran.
+    pub fn memory_efficiency(&self) -> Option<f64> {
+        self.ran.then(|| self.memory.efficiency()).flatten()
     }
 
     /// Seconds from eligible to start, for a job that ran.
@@ -155,5 +194,40 @@ mod tests {
         assert_eq!(zero.cpu_efficiency(), None);
         let never = AcctJob { ran: false, ..j };
         assert_eq!(never.wait_seconds(), None);
+    }
+
+    #[test]
+    fn memory_efficiency_needs_rss_and_allocation() {
+        let mut memory = JobMemory {
+            alloc_bytes: Some(400 << 20),
+            alloc_nodes: Some(1),
+            ..JobMemory::default()
+        };
+        assert_eq!(memory.efficiency(), None, "no MaxRSS: left out, not 0");
+        memory.add_step_rss(Some(0));
+        memory.add_step_rss(None);
+        assert_eq!(memory.efficiency(), None, "MaxRSS 0 is not recorded");
+        memory.add_step_rss(Some(100 << 20));
+        memory.add_step_rss(Some(50 << 20));
+        assert_eq!(memory.max_rss_bytes, Some(100 << 20));
+        assert_eq!(memory.efficiency(), Some(0.25));
+        let two_nodes = JobMemory {
+            alloc_nodes: Some(2),
+            ..memory
+        };
+        assert_eq!(two_nodes.efficiency(), Some(0.5), "per node");
+        let no_alloc = JobMemory {
+            alloc_bytes: None,
+            ..memory
+        };
+        assert_eq!(no_alloc.efficiency(), None);
+        let job = AcctJob {
+            ran: true,
+            memory,
+            ..AcctJob::default()
+        };
+        assert_eq!(job.memory_efficiency(), Some(0.25));
+        let never = AcctJob { ran: false, ..job };
+        assert_eq!(never.memory_efficiency(), None);
     }
 }

@@ -21,7 +21,7 @@ pub mod reservation;
 pub mod text;
 pub mod tres;
 
-pub use accounting::{Accounting, AcctJob};
+pub use accounting::{Accounting, AcctJob, JobMemory};
 pub use controller::{ClusterInfo, Controller, ControllerMode};
 pub use dbd::DbdStatus;
 pub use diag::{Diag, RpcStat};

@@ -16,17 +16,33 @@ use super::gres::parse_gres;
 /// `mem=` of a TRES string in bytes: `mem=2000M`, `mem=4G`, `mem=1.50T`, `mem=512K`,
 /// a bare number being megabytes. `None` when there is no `mem=` entry.
 pub fn tres_memory_bytes(tres: &str) -> Option<u64> {
-    let value = tres
-        .split(',')
-        .find_map(|item| item.trim().strip_prefix("mem="))?
-        .trim();
+    size_bytes(tres_entry(tres, "mem")?, 1 << 20)
+}
+
+/// The count of a plain TRES entry (`node=2` → 2); `None` when absent or not a number.
+pub fn tres_count(tres: &str, name: &str) -> Option<u64> {
+    tres_entry(tres, name)?.parse().ok()
+}
+
+fn tres_entry<'a>(tres: &'a str, name: &str) -> Option<&'a str> {
+    tres.split(',').find_map(|item| {
+        let (key, value) = item.trim().split_once('=')?;
+        (key == name).then(|| value.trim())
+    })
+}
+
+/// A size as Slurm prints it (`2000M`, `4G`, `1.50T`, `129392K`) in bytes; a bare
+/// number is in `unit` bytes (megabytes in TRES strings, kilobytes for sacct's
+/// `MaxRSS`).
+pub fn size_bytes(value: &str, unit: u64) -> Option<u64> {
+    let value = value.trim();
     let (number, factor) = match value.char_indices().last()? {
         (i, 'K' | 'k') => (&value[..i], 1u64 << 10),
         (i, 'M' | 'm') => (&value[..i], 1 << 20),
         (i, 'G' | 'g') => (&value[..i], 1 << 30),
         (i, 'T' | 't') => (&value[..i], 1 << 40),
         (i, 'P' | 'p') => (&value[..i], 1 << 50),
-        _ => (value, 1 << 20),
+        _ => (value, unit),
     };
     if let Ok(whole) = number.parse::<u64>() {
         return whole.checked_mul(factor);
@@ -126,6 +142,20 @@ mod tests {
         assert_eq!(tres_memory_bytes("mem="), None);
         assert_eq!(tres_memory_bytes("mem=-1M"), None);
         assert_eq!(tres_memory_bytes("mem=99999999999999999999P"), None);
+    }
+
+    #[test]
+    fn sizes_and_counts() {
+        assert_eq!(size_bytes("129392K", 1 << 10), Some(129_392 << 10));
+        assert_eq!(size_bytes("0", 1 << 10), Some(0));
+        assert_eq!(size_bytes("12", 1 << 10), Some(12 << 10));
+        assert_eq!(size_bytes("", 1 << 10), None);
+        assert_eq!(
+            tres_count("billing=1,cpu=1,mem=400M,node=2", "node"),
+            Some(2)
+        );
+        assert_eq!(tres_count("cpu=1,gres/gpu=1", "gpu"), None);
+        assert_eq!(tres_count("node=x", "node"), None);
     }
 
     #[test]

@@ -17,12 +17,14 @@ use super::command::{run, CommandSpec};
 use super::watermark::Watermark;
 use super::{Fetched, SourceError};
 use crate::config::JsonQuery;
-use crate::model::{dbd, json, text, Accounting, ControllerData, DataKind, DbdStatus};
+use crate::model::{dbd, json, text, Accounting, AcctJob, ControllerData, DataKind, DbdStatus};
 
 /// `sacct -s`: the final states (selected by end time in the window) and RUNNING
 /// (selected by start time: jobs that started in the window, and in 22.05 every
 /// job still running).
 const SACCT_STATES: &str = "BF,CA,CD,DL,F,NF,OOM,PR,TO,R";
+/// The final states alone, for the memory read.
+const SACCT_FINAL_STATES: &str = "BF,CA,CD,DL,F,NF,OOM,PR,TO";
 
 /// Runs Slurm commands found in `bin_dir` (or on `PATH`).
 pub struct CliSource {
@@ -217,7 +219,9 @@ impl CliSource {
 
     /// Jobs that finished or started since the last read: `sdiag` first (slurmctld's
     /// clock and DBD agent queue bound the window, see `watermark`), then one
-    /// `sacct -X -P` over the window. The watermark moves only once sacct parsed.
+    /// `sacct -X -P` over the window, then (when a job that ran finished in it) the
+    /// memory of the finished jobs, steps included, over the same window. The
+    /// watermark moves only once both parsed.
     async fn accounting(&self) -> Result<Accounting, SourceError> {
         let diag = run(&self.spec("sdiag", &[]), |r| text::parse_sdiag(r)).await?;
         let ctld_time = diag.req_time.unwrap_or_else(super::unix_now);
@@ -240,7 +244,33 @@ impl CliSource {
             "-o",
             text::SACCT_FORMAT,
         ];
-        let jobs = run(&self.spec("sacct", &args), |r| text::parse_sacct(r)).await?;
+        let mut jobs = run(&self.spec("sacct", &args), |r| text::parse_sacct(r)).await?;
+        let ended_in_window = |j: &AcctJob| {
+            j.ran && j.finished() && j.end.is_some_and(|e| e >= window.from && e <= window.to)
+        };
+        if jobs.iter().any(ended_in_window) {
+            // Without -X sacct reads every job's steps: only the final states, so
+            // the running jobs (every one of them, in 22.05) are not read twice.
+            let args = [
+                "-a",
+                "-P",
+                "-n",
+                "-s",
+                SACCT_FINAL_STATES,
+                "-S",
+                &from,
+                "-E",
+                &to,
+                "-o",
+                text::SACCT_MEMORY_FORMAT,
+            ];
+            let memory = run(&self.spec("sacct", &args), |r| text::parse_sacct_memory(r)).await?;
+            for job in jobs.iter_mut().filter(|j| ended_in_window(j)) {
+                if let Some(m) = memory.get(&job.id) {
+                    job.memory = *m;
+                }
+            }
+        }
         match self.watermark.lock() {
             Ok(mut w) => Ok(w.advance(window, jobs)),
             Err(_) => Err(SourceError::Command("watermark lock poisoned".into())),

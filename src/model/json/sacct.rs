@@ -1,6 +1,7 @@
 //! `/slurmdb/v0.0.NN/jobs` and `sacct --json`: jobs as slurmdbd has them. Records
-//! are read one at a time into the few fields the accounting collector uses; the
-//! steps (half of a record's size) are skipped.
+//! are read one at a time into the few fields the accounting collector uses; of
+//! the steps (half of a record's size) only the `mem` entry of
+//! `tres.requested.max` (the step's `MaxRSS`, in bytes) is read.
 //!
 //! | field | v0.0.37/38 | v0.0.39 | v0.0.40+ |
 //! |---|---|---|---|
@@ -10,6 +11,8 @@
 //! | `exit_code.signal` | `{signal_id, name}` | same | `{id: {set, number}, name}` |
 //! | `time.start/end/eligible/elapsed` | int (0 = unset) | int | int |
 //! | `time.total` | `{seconds, microseconds}` | same | same (microseconds may exceed 10^6) |
+//! | `tres.allocated[]` `mem` / `node` | `{type, count}` (MB / nodes) | same | same |
+//! | `steps[].tres.requested.max[]` `mem` | `{type, count, task, node}` (bytes; 0 or absent: not sampled) | same | same |
 //!
 //! 22.05 (v0.0.38, measured on the lab) reports `{"status": "SUCCESS",
 //! "return_code": 0}` for jobs that exited 1 or 3 (sacct prints `1:0`, `3:0`);
@@ -21,7 +24,7 @@ use serde::Deserialize;
 use super::document::Body;
 use super::value::{EachElement, Names, Num};
 use crate::model::accounting::normalize_state;
-use crate::model::AcctJob;
+use crate::model::{AcctJob, JobMemory};
 
 #[derive(Deserialize)]
 struct RawAcctJob {
@@ -43,6 +46,26 @@ struct RawAcctJob {
     exit_code: Option<RawExit>,
     #[serde(default)]
     tres: RawTres,
+    #[serde(default)]
+    steps: Option<Vec<RawStep>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawStep {
+    #[serde(default)]
+    tres: Option<RawStepTres>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawStepTres {
+    #[serde(default)]
+    requested: Option<RawTresUsage>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawTresUsage {
+    #[serde(default)]
+    max: Option<Vec<RawTresItem>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -107,8 +130,33 @@ struct RawTresItem {
     count: Num,
 }
 
+fn tres_count(items: &[RawTresItem], kind: &str) -> Option<u64> {
+    items
+        .iter()
+        .find(|t| t.kind == kind)
+        .and_then(|t| t.count.value())
+}
+
 impl RawAcctJob {
+    fn memory(&self) -> JobMemory {
+        let mut memory = JobMemory {
+            alloc_bytes: tres_count(&self.tres.allocated, "mem")
+                .and_then(|mb| mb.checked_mul(1 << 20)),
+            alloc_nodes: tres_count(&self.tres.allocated, "node"),
+            ..JobMemory::default()
+        };
+        let steps = self.steps.iter().flatten();
+        let peaks = steps.filter_map(|s| s.tres.as_ref()?.requested.as_ref()?.max.as_ref());
+        for max in peaks {
+            // A measured size: kept even where it equals a 32-bit NO_VAL.
+            let rss = max.iter().find(|t| t.kind == "mem");
+            memory.add_step_rss(rss.and_then(|t| t.count.counter()));
+        }
+        memory
+    }
+
     fn into_job(self) -> Option<AcctJob> {
+        let memory = self.memory();
         let id = self.job_id.value()?;
         let state = self
             .state
@@ -150,15 +198,11 @@ impl RawAcctJob {
             end: self.time.end.timestamp(),
             ran: !nodes.is_empty() && nodes != "None assigned",
             elapsed_seconds: self.time.elapsed.value(),
-            alloc_cpus: self
-                .tres
-                .allocated
-                .iter()
-                .find(|t| t.kind == "cpu")
-                .and_then(|t| t.count.value()),
+            alloc_cpus: tres_count(&self.tres.allocated, "cpu"),
             total_cpu_seconds,
             exit,
             state,
+            memory,
         })
     }
 }

@@ -1,6 +1,6 @@
 use super::super::parse_acct_jobs;
 use crate::model::text::testdata;
-use crate::model::AcctJob;
+use crate::model::{AcctJob, JobMemory};
 
 fn jobs(file: Option<std::io::BufReader<std::fs::File>>) -> Option<Vec<AcctJob>> {
     Some(
@@ -123,6 +123,9 @@ fn every_version_parses() {
         assert!(!jobs.is_empty(), "{name}");
         for j in &jobs {
             assert!(!j.state.is_empty(), "{name}: job {}", j.id);
+            if let Some(r) = j.memory_efficiency() {
+                assert!(r.is_finite() && r > 0.0, "{name}: job {}", j.id);
+            }
             assert!(j.partition.is_some() || j.state == "PENDING", "{name}");
         }
     }
@@ -143,4 +146,97 @@ fn every_version_parses() {
     // CANCELLED with the return code unset: no exit code recorded.
     let c = v43.iter().find(|j| j.state == "CANCELLED");
     assert_eq!(c.map(|c| c.exit_class()), Some("none"));
+}
+
+/// The lab's REST answer under jobacct_gather/linux: each job's memory (largest
+/// step `MaxRSS`, allocation) is what the sacct memory read of the same moment says.
+#[test]
+fn lab_22_05_rest_memory_agrees_with_sacct_text() {
+    let (Some(rest), Some(text)) = (
+        jobs(testdata::fixture("rest-dbv0.0.38-jobs-memory.json")),
+        testdata::fixture("sacct-memory.txt"),
+    ) else {
+        return;
+    };
+    let text = crate::model::text::parse_sacct_memory(text).unwrap_or_else(|e| panic!("{e}"));
+    for (id, memory) in &text {
+        let r = by_id(&rest, *id);
+        assert_eq!(&r.memory, memory, "job {id}");
+    }
+    let mem = by_id(&rest, 8);
+    assert_eq!(mem.memory.max_rss_bytes, Some(129_272 << 10));
+    assert!(mem.memory_efficiency().is_some_and(|r| r > 0.3 && r <= 0.4));
+    // Running jobs: no step has ended, nothing sampled into slurmdbd yet.
+    assert!(rest
+        .iter()
+        .filter(|j| j.state == "RUNNING")
+        .all(|j| j.memory.max_rss_bytes.is_none()));
+}
+
+/// v0.0.42 (24.11, real cluster): step `MaxRSS` in bytes in
+/// `tres.requested.max`, allocation in MB; steps that recorded 0 do not count.
+#[test]
+fn v0_0_42_memory_of_steps() {
+    let Some(jobs) = jobs(testdata::sample(
+        "v0.0.42/slurmdb_jobs__ivolabbe_slurminal__sacct.json",
+    )) else {
+        return;
+    };
+    let big = by_id(&jobs, 9660878);
+    assert_eq!(big.memory.max_rss_bytes, Some(11_108_884_480));
+    assert_eq!(big.memory.alloc_bytes, Some(64_000 << 20));
+    let ratio = big.memory_efficiency().unwrap_or_default();
+    assert!((ratio - 11_108_884_480.0 / (64_000.0 * 1_048_576.0)).abs() < 1e-12);
+    // Two nodes: the largest task against one node's share.
+    let two = by_id(&jobs, 9649839);
+    assert_eq!(two.memory.alloc_nodes, Some(2));
+    let ratio = two.memory_efficiency().unwrap_or_default();
+    assert!((ratio - 1_831_796_736.0 / (128_000.0 * 1_048_576.0)).abs() < 1e-12);
+    // Every step recorded 0: left out.
+    assert_eq!(by_id(&jobs, 9679351).memory_efficiency(), None);
+    // Never ran (no allocation, no steps).
+    assert_eq!(by_id(&jobs, 9678470).memory, JobMemory::default());
+}
+
+/// The v0.0.44 shape of the 25.11 samples (steps[].tres.requested.max[] of
+/// `{type, name, id, count, task, node}`, plain integer counts; job
+/// `tres.allocated[]`), with values filled in, plus the nulls and absences a job
+/// may carry: parsed by field presence, never failing the read.
+#[test]
+fn v0_0_44_memory_by_field_presence() {
+    let doc = br#"{"jobs": [
+      {"job_id": 1, "state": {"current": ["COMPLETED"]}, "partition": "p", "nodes": "n1",
+       "time": {"start": 10, "end": 20, "elapsed": 10},
+       "tres": {"allocated": [{"type": "cpu", "id": 1, "count": 2},
+                              {"type": "mem", "id": 2, "count": 2048},
+                              {"type": "node", "id": 4, "count": 1}],
+                "requested": []},
+       "steps": [
+         {"step": {"id": "1.batch", "name": "batch"},
+          "tres": {"requested": {"max": [{"type": "mem", "name": "", "id": 2, "count": 536870912, "task": 0, "node": "n1"}],
+                                 "min": [], "average": [], "total": []},
+                   "consumed": {"max": [], "min": [], "average": [], "total": []},
+                   "allocated": []}},
+         {"step": {"id": "1.extern", "name": "extern"},
+          "tres": {"requested": {"max": [{"type": "mem", "count": 4096, "task": 0, "node": "n1"}]}}},
+         {"step": {"id": "1.0", "name": "x"}, "tres": {"requested": null}},
+         {"step": {"id": "1.1", "name": "y"}}
+       ]},
+      {"job_id": 2, "state": {"current": ["FAILED"]}, "nodes": "n1", "steps": null,
+       "time": {"start": 10, "end": 20},
+       "tres": {"allocated": [{"type": "mem", "count": 1024}]}},
+      {"job_id": 3, "state": {"current": ["COMPLETED"]}, "nodes": "n1",
+       "time": {"start": 10, "end": 20},
+       "steps": [{"tres": {"requested": {"max": [{"type": "mem", "count": 1048576}]}}}]}
+    ]}"#;
+    let jobs = parse_acct_jobs(&doc[..])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .data;
+    let one = by_id(&jobs, 1);
+    assert_eq!(one.memory.max_rss_bytes, Some(512 << 20));
+    assert_eq!(one.memory_efficiency(), Some(0.25));
+    assert_eq!(by_id(&jobs, 2).memory_efficiency(), None, "no steps");
+    let three = by_id(&jobs, 3);
+    assert_eq!(three.memory.max_rss_bytes, Some(1 << 20));
+    assert_eq!(three.memory_efficiency(), None, "no memory allocation");
 }

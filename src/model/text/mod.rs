@@ -44,7 +44,7 @@ pub use sshare::{parse_sshare, SSHARE_FORMAT};
 pub use controller::{parse_scontrol_config, parse_scontrol_ping};
 pub use license::parse_scontrol_licenses;
 pub use reservation::parse_scontrol_reservations;
-pub use sacct::{parse_sacct, SACCT_FORMAT};
+pub use sacct::{parse_sacct, parse_sacct_memory, SACCT_FORMAT, SACCT_MEMORY_FORMAT};
 pub use scontrol::{parse_scontrol_nodes, parse_scontrol_partitions};
 pub use sdiag::parse_sdiag;
 pub use squeue::{parse_squeue, SQUEUE_FORMAT};

@@ -1,10 +1,15 @@
 //! `sacct -a -X -P -n -o` [`SACCT_FORMAT`]: one line per job allocation (no steps),
 //! `|`-separated. The node list is last: `None assigned` tells a job that never ran.
+//!
+//! `sacct -a -P -n -o` [`SACCT_MEMORY_FORMAT`] (with steps): the job's line carries
+//! its allocation, each step's line its `MaxRSS` (see [`parse_sacct_memory`]).
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use super::{parse_epoch, Lines, ParseError};
-use crate::model::accounting::{normalize_state, AcctJob};
+use crate::model::accounting::{normalize_state, AcctJob, JobMemory};
+use crate::model::tres::{size_bytes, tres_count, tres_memory_bytes};
 
 /// The fields read, in order. Times are epochs (`SLURM_TIME_FORMAT=%s`).
 pub const SACCT_FORMAT: &str =
@@ -52,7 +57,51 @@ pub fn parse_sacct(reader: impl BufRead) -> Result<Vec<AcctJob>, ParseError> {
             alloc_cpus: f[9].trim().parse().ok(),
             total_cpu_seconds: duration(f[10]).filter(|s| *s > 0.0),
             exit: exit_code(f[11]),
+            memory: JobMemory::default(),
         });
+    }
+    Ok(jobs)
+}
+
+/// The fields of the memory read, in order. `AllocTRES` is last: it holds commas.
+pub const SACCT_MEMORY_FORMAT: &str = "JobIDRaw,MaxRSS,AllocTRES";
+
+/// Parses the output of `sacct -a -P -n -o SACCT_MEMORY_FORMAT` (steps included):
+/// per job id, the largest `MaxRSS` of its steps (`123.batch`, `123.extern`,
+/// `123.0`; kilobytes unless suffixed) and the allocation of its own line
+/// (`123`: `AllocTRES` `mem=`, `node=`). The job's own line has no `MaxRSS`.
+pub fn parse_sacct_memory(reader: impl BufRead) -> Result<BTreeMap<u64, JobMemory>, ParseError> {
+    let mut lines = Lines::new(reader);
+    let mut jobs: BTreeMap<u64, JobMemory> = BTreeMap::new();
+    while let Some((n, line)) = lines.next_line()? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let err = |message: String| ParseError::Text { line: n, message };
+        let f: Vec<&str> = line.splitn(3, '|').collect();
+        let [raw_id, max_rss, alloc_tres] = f.as_slice() else {
+            return Err(err(format!(
+                "expected 3 |-separated fields, found {}",
+                f.len()
+            )));
+        };
+        let (job, step) = match raw_id.trim().split_once('.') {
+            Some((job, step)) => (job, Some(step)),
+            None => (raw_id.trim(), None),
+        };
+        let id = job
+            .split('+')
+            .next()
+            .and_then(|id| id.parse::<u64>().ok())
+            .ok_or_else(|| err(format!("bad JobIDRaw {raw_id:?}")))?;
+        let memory = jobs.entry(id).or_default();
+        match step {
+            Some(_) => memory.add_step_rss(size_bytes(max_rss, 1 << 10)),
+            None => {
+                memory.alloc_bytes = tres_memory_bytes(alloc_tres);
+                memory.alloc_nodes = tres_count(alloc_tres, "node");
+            }
+        }
     }
     Ok(jobs)
 }
@@ -145,6 +194,61 @@ mod tests {
         assert_eq!(class(20), Some("none"));
         assert_eq!(class(18), Some("success"));
         assert_eq!(jobs.iter().filter(|j| j.state == "RUNNING").count(), 6);
+    }
+
+    #[test]
+    fn memory_lines() {
+        let text = "\
+6||billing=1,cpu=1,mem=400M,node=1
+6.batch|129392K|cpu=1,mem=400M,node=1
+6.extern|1020K|billing=1,cpu=1,mem=400M,node=1
+6.0|0|cpu=1,mem=400M,node=1
+7||billing=2,cpu=2,mem=2G,node=2
+7.batch||cpu=1,mem=1G,node=1
+8.batch|2M|cpu=1,mem=1G,node=1
+";
+        let jobs = parse_sacct_memory(text.as_bytes()).unwrap();
+        let six = jobs[&6];
+        assert_eq!(six.max_rss_bytes, Some(129_392 << 10));
+        assert_eq!(
+            (six.alloc_bytes, six.alloc_nodes),
+            (Some(400 << 20), Some(1))
+        );
+        assert!((six.efficiency().unwrap() - 129_392.0 / 409_600.0).abs() < 1e-12);
+        let seven = jobs[&7];
+        assert_eq!(seven.max_rss_bytes, None, "no step recorded MaxRSS");
+        assert_eq!(seven.efficiency(), None);
+        assert_eq!(jobs[&8].alloc_bytes, None, "steps without their job's line");
+        assert!(parse_sacct_memory("6|1K\n".as_bytes()).is_err());
+        assert!(parse_sacct_memory("x.batch|1K|\n".as_bytes()).is_err());
+    }
+
+    /// The lab's memory read (jobacct_gather/linux, every second): only the steps
+    /// alive long enough to be sampled have a MaxRSS; the workload's lab-mem job
+    /// (job 8, 120 MiB in perl, `--mem=400`) lands between 0.3 and 0.4.
+    #[test]
+    fn lab_22_05_memory_fixture() {
+        let Some(file) = crate::model::text::testdata::fixture("sacct-memory.txt") else {
+            return;
+        };
+        let jobs = parse_sacct_memory(file).unwrap();
+        assert_eq!(jobs.len(), 8);
+        let mem = jobs[&8];
+        assert_eq!(mem.max_rss_bytes, Some(129_272 << 10));
+        assert_eq!(
+            (mem.alloc_bytes, mem.alloc_nodes),
+            (Some(400 << 20), Some(1))
+        );
+        let ratio = mem.efficiency().unwrap();
+        assert!(ratio > 0.3 && ratio <= 0.4, "{ratio}");
+        assert_eq!(jobs[&6].max_rss_bytes, Some(4588 << 10), "lab-burn, 2 s");
+        let recorded: Vec<u64> = jobs
+            .iter()
+            .filter(|(_, m)| m.efficiency().is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(recorded, [6, 8], "true/false/exit jobs end before a sample");
+        assert_eq!(jobs[&3], JobMemory::default(), "cancelled while held");
     }
 
     #[test]
