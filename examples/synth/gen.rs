@@ -1,35 +1,35 @@
-//! Synthetic Slurm cluster for scale benchmarks: writes what Slurm 22.05 would print
-//! for N nodes and M jobs, in the file names `tests/support/fake-slurm.sh` serves
-//! (so the exporter runs unchanged against fake commands), plus the JSON forms.
+//! Synthetic Slurm cluster generation: what Slurm 22.05 would print for N nodes and M
+//! jobs (text of `scontrol`, `squeue`, `sdiag`, and the `--json` forms), written into any
+//! `std::io::Write`. `main.rs` writes it to files; benches include it directly with
+//! `#[path = "../examples/synth/gen.rs"] mod gen;`, so it depends only on std and
+//! serde_json.
 //!
-//! `cargo run --release --example synth -- --nodes 10000 --jobs 100000 --seed 1 --out DIR [--json]`
-//!
-//! Shapes come from the records of our 22.05 lab (tests/fixtures/slurm-22.05): JSON
-//! records are the recorded ones with their values changed, so sizes are realistic
-//! (about 3 KB per job); text lines follow the recorded lines field by field.
+//! Shapes come from the records of our 22.05 lab (tests/fixtures/slurm-22.05, embedded
+//! at compile time): JSON records are the recorded ones with their values changed, so
+//! sizes are realistic (about 3 KB per job); text lines follow the recorded lines field
+//! by field.
+#![allow(dead_code)]
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
 
 use serde_json::Value;
 
 /// SplitMix64: small, deterministic, good enough for picking states.
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
     /// Picks from weighted choices.
-    fn pick<'a, T>(&mut self, choices: &'a [(u64, T)]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, choices: &'a [(u64, T)]) -> &'a T {
         let total: u64 = choices.iter().map(|c| c.0).sum();
         let mut x = self.below(total);
         for (w, v) in choices {
@@ -42,42 +42,25 @@ impl Rng {
     }
 }
 
-const PARTITIONS: [&str; 4] = ["compute", "gpu", "debug", "long"];
-const CPUS: u64 = 64;
-const MEMORY_MB: u64 = 256_000;
+pub const PARTITIONS: [&str; 4] = ["compute", "gpu", "debug", "long"];
+pub const CPUS: u64 = 64;
+pub const MEMORY_MB: u64 = 256_000;
 const NOW: i64 = 1_796_000_000;
 /// Written to `.complete` last; bump it when the generated set of files changes.
-const SYNTH_VERSION: &str = "4";
+pub const FORMAT: &str = "4";
 
-struct Args {
-    nodes: usize,
-    jobs: usize,
-    seed: u64,
-    out: PathBuf,
-    json: bool,
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct Scale {
+    pub nodes: usize,
+    pub jobs: usize,
+    pub seed: u64,
 }
 
-fn args() -> Result<Args, String> {
-    let mut a = Args {
-        nodes: 100,
-        jobs: 1000,
-        seed: 1,
-        out: PathBuf::from("synth"),
-        json: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--nodes" => a.nodes = value()?.parse().map_err(|e| format!("--nodes: {e}"))?,
-            "--jobs" => a.jobs = value()?.parse().map_err(|e| format!("--jobs: {e}"))?,
-            "--seed" => a.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
-            "--out" => a.out = PathBuf::from(value()?),
-            "--json" => a.json = true,
-            other => return Err(format!("unknown argument {other}")),
-        }
+impl Scale {
+    pub fn new(nodes: usize, jobs: usize, seed: u64) -> Scale {
+        Scale { nodes, jobs, seed }
     }
-    Ok(a)
 }
 
 fn node_name(i: usize) -> String {
@@ -108,75 +91,34 @@ fn node_state(rng: &mut Rng) -> (&'static str, bool, Option<&'static str>) {
     ])
 }
 
-struct NodeRec {
-    name: String,
-    partitions: String,
-    state: &'static str,
-    alloc: u64,
-    mem_alloc: u64,
-    reason: Option<&'static str>,
+pub struct Node {
+    pub name: String,
+    pub partitions: String,
+    /// Compound state as `scontrol` prints it (`IDLE+DRAIN`).
+    pub state: &'static str,
+    pub alloc: u64,
+    pub mem_alloc: u64,
+    pub reason: Option<&'static str>,
+    /// When the reason was set (drawn after all jobs, as the text writer used to).
+    reason_time: i64,
 }
 
-fn nodes(args: &Args, rng: &mut Rng) -> Vec<NodeRec> {
-    (0..args.nodes)
-        .map(|i| {
-            let (state, busy, reason) = node_state(rng);
-            let alloc = if busy { 1 + rng.below(CPUS) } else { 0 };
-            let partitions = match i % 10 {
-                0 => "gpu,debug",
-                1..=2 => "long,compute",
-                _ => "compute,debug",
-            };
-            NodeRec {
-                name: node_name(i),
-                partitions: partitions.to_string(),
-                state,
-                alloc,
-                mem_alloc: alloc * 3_000,
-                reason,
-            }
-        })
-        .collect()
+pub struct Job {
+    /// `123` or, for a pending array task as `squeue -r` prints it, `123_4`.
+    pub id: String,
+    pub state: &'static str,
+    pub partition: &'static str,
+    pub cpus: u64,
+    pub nodes: u64,
+    pub submit: i64,
+    pub start: Option<i64>,
+    pub reason: &'static str,
+    pub user: String,
+    pub account: String,
+    pub array_task_string: Option<String>,
 }
 
-fn write_nodes_text(path: &Path, nodes: &[NodeRec], rng: &mut Rng) -> std::io::Result<()> {
-    let mut w = BufWriter::new(File::create(path)?);
-    for n in nodes {
-        let reason = match n.reason {
-            Some(r) => format!(" Reason={r} [root@{}]", NOW - rng.below(86_400) as i64),
-            None => String::new(),
-        };
-        writeln!(
-            w,
-            "NodeName={name} Arch=x86_64 CoresPerSocket=32  CPUAlloc={alloc} CPUEfctv={CPUS} CPUTot={CPUS} CPULoad={load:.2} AvailableFeatures=ib,avx512 ActiveFeatures=ib,avx512 Gres=(null) NodeAddr={name} NodeHostName={name} Version=22.05.8 OS=Linux 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)  RealMemory={MEMORY_MB} AllocMem={mem} FreeMem={free} Sockets=2 Boards=1 State={state} ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A Partitions={parts}  BootTime={boot} SlurmdStartTime={boot} LastBusyTime={boot} CfgTRES=cpu={CPUS},mem={MEMORY_MB}M,billing={CPUS} AllocTRES=cpu={alloc},mem={mem}M CapWatts=n/a CurrentWatts=0 AveWatts=0 ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s{reason}",
-            name = n.name,
-            alloc = n.alloc,
-            load = n.alloc as f64 * 0.9,
-            mem = n.mem_alloc,
-            free = MEMORY_MB - n.mem_alloc,
-            state = n.state,
-            parts = n.partitions,
-            boot = NOW - 1_000_000,
-        )?;
-    }
-    w.flush()
-}
-
-struct JobRec {
-    id: String,
-    state: &'static str,
-    partition: &'static str,
-    cpus: u64,
-    nodes: u64,
-    submit: i64,
-    start: Option<i64>,
-    reason: &'static str,
-    user: String,
-    account: String,
-    array_task_string: Option<String>,
-}
-
-impl JobRec {
+impl Job {
     /// TRES as squeue prints them: 1000 MB per CPU.
     fn tres(&self) -> String {
         format!(
@@ -189,10 +131,51 @@ impl JobRec {
     }
 }
 
-fn jobs(args: &Args, rng: &mut Rng) -> Vec<JobRec> {
-    let mut out = Vec::with_capacity(args.jobs);
+/// A generated cluster: the records every writer below prints.
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub jobs: Vec<Job>,
+}
+
+impl Cluster {
+    pub fn generate(scale: &Scale) -> Cluster {
+        let mut rng = Rng(scale.seed);
+        let mut nodes = nodes(scale, &mut rng);
+        let jobs = jobs(scale, &mut rng);
+        for n in nodes.iter_mut().filter(|n| n.reason.is_some()) {
+            n.reason_time = NOW - rng.below(86_400) as i64;
+        }
+        Cluster { nodes, jobs }
+    }
+}
+
+fn nodes(scale: &Scale, rng: &mut Rng) -> Vec<Node> {
+    (0..scale.nodes)
+        .map(|i| {
+            let (state, busy, reason) = node_state(rng);
+            let alloc = if busy { 1 + rng.below(CPUS) } else { 0 };
+            let partitions = match i % 10 {
+                0 => "gpu,debug",
+                1..=2 => "long,compute",
+                _ => "compute,debug",
+            };
+            Node {
+                name: node_name(i),
+                partitions: partitions.to_string(),
+                state,
+                alloc,
+                mem_alloc: alloc * 3_000,
+                reason,
+                reason_time: 0,
+            }
+        })
+        .collect()
+}
+
+fn jobs(scale: &Scale, rng: &mut Rng) -> Vec<Job> {
+    let mut out = Vec::with_capacity(scale.jobs);
     let mut id = 1_000_000u64;
-    while out.len() < args.jobs {
+    while out.len() < scale.jobs {
         id += 1;
         let state = *rng.pick(&[
             (30, "RUNNING"),
@@ -234,7 +217,7 @@ fn jobs(args: &Args, rng: &mut Rng) -> Vec<JobRec> {
         } else {
             1
         };
-        let tasks = tasks.min((args.jobs - out.len()) as u64);
+        let tasks = tasks.min((scale.jobs - out.len()) as u64);
         let cpus = *rng.pick(&[(50, 1), (20, 4), (20, 16), (10, 64)]);
         let nodes = if cpus == 64 { 1 + rng.below(4) } else { 1 };
         let start = matches!(
@@ -243,7 +226,7 @@ fn jobs(args: &Args, rng: &mut Rng) -> Vec<JobRec> {
         )
         .then(|| submit + rng.below(3_600) as i64);
         for t in 0..tasks {
-            out.push(JobRec {
+            out.push(Job {
                 id: if tasks > 1 {
                     format!("{id}_{t}")
                 } else {
@@ -265,11 +248,100 @@ fn jobs(args: &Args, rng: &mut Rng) -> Vec<JobRec> {
     out
 }
 
-fn write_squeue_text(path: &Path, jobs: &[JobRec]) -> std::io::Result<()> {
-    let mut w = BufWriter::new(File::create(path)?);
-    for j in jobs {
+/// One file of the generated set: its name (as `tests/support/fake-slurm.sh` serves
+/// it), whether it is a `--json` form, and its writer.
+pub struct OutputFile {
+    pub name: &'static str,
+    pub json: bool,
+    pub write: fn(&Cluster, &mut dyn Write) -> io::Result<()>,
+}
+
+/// A file recorded from our 22.05 lab, embedded and printed as it is.
+macro_rules! recorded {
+    ($name:literal) => {
+        OutputFile {
+            name: $name,
+            json: false,
+            write: |_, w| {
+                w.write_all(include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/fixtures/slurm-22.05/",
+                    $name
+                )))
+            },
+        }
+    };
+}
+
+pub const FILES: &[OutputFile] = &[
+    // The exporter runs `scontrol -d -o show node` (only -d prints GresUsed=); the
+    // synthetic nodes have no GRES, so both forms print the same lines.
+    OutputFile {
+        name: "scontrol-show-node-detail.txt",
+        json: false,
+        write: write_scontrol_nodes,
+    },
+    OutputFile {
+        name: "scontrol-show-node.txt",
+        json: false,
+        write: write_scontrol_nodes,
+    },
+    OutputFile {
+        name: "squeue.txt",
+        json: false,
+        write: write_squeue_text,
+    },
+    OutputFile {
+        name: "scontrol-show-partition.txt",
+        json: false,
+        write: write_scontrol_partitions,
+    },
+    recorded!("sdiag.txt"),
+    recorded!("sacctmgr-show-cluster.txt"),
+    recorded!("scontrol-ping.txt"),
+    recorded!("scontrol-show-config.txt"),
+    recorded!("scontrol-show-license.txt"),
+    recorded!("scontrol-show-reservation.txt"),
+    OutputFile {
+        name: "sinfo.json",
+        json: true,
+        write: write_sinfo_json,
+    },
+    OutputFile {
+        name: "squeue.json",
+        json: true,
+        write: write_squeue_json,
+    },
+];
+
+/// `scontrol -o show node`.
+pub fn write_scontrol_nodes(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    for n in &cluster.nodes {
+        let reason = match n.reason {
+            Some(r) => format!(" Reason={r} [root@{}]", n.reason_time),
+            None => String::new(),
+        };
+        writeln!(
+            w,
+            "NodeName={name} Arch=x86_64 CoresPerSocket=32  CPUAlloc={alloc} CPUEfctv={CPUS} CPUTot={CPUS} CPULoad={load:.2} AvailableFeatures=ib,avx512 ActiveFeatures=ib,avx512 Gres=(null) NodeAddr={name} NodeHostName={name} Version=22.05.8 OS=Linux 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)  RealMemory={MEMORY_MB} AllocMem={mem} FreeMem={free} Sockets=2 Boards=1 State={state} ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A Partitions={parts}  BootTime={boot} SlurmdStartTime={boot} LastBusyTime={boot} CfgTRES=cpu={CPUS},mem={MEMORY_MB}M,billing={CPUS} AllocTRES=cpu={alloc},mem={mem}M CapWatts=n/a CurrentWatts=0 AveWatts=0 ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s{reason}",
+            name = n.name,
+            alloc = n.alloc,
+            load = n.alloc as f64 * 0.9,
+            mem = n.mem_alloc,
+            free = MEMORY_MB - n.mem_alloc,
+            state = n.state,
+            parts = n.partitions,
+            boot = NOW - 1_000_000,
+        )?;
+    }
+    Ok(())
+}
+
+/// `squeue -h -t all -r -O ...` in the fields of SQUEUE_FORMAT (src/model/text/squeue.rs),
+/// no GPU requests.
+pub fn write_squeue_text(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    for j in &cluster.jobs {
         let start = j.start.map_or("N/A".to_string(), |s| s.to_string());
-        // The fields of SQUEUE_FORMAT (src/model/text/squeue.rs), no GPU requests.
         writeln!(
             w,
             "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|N/A|N/A|N/A|N/A|{}",
@@ -287,11 +359,12 @@ fn write_squeue_text(path: &Path, jobs: &[JobRec]) -> std::io::Result<()> {
             j.reason
         )?;
     }
-    w.flush()
+    Ok(())
 }
 
-fn write_partitions_text(path: &Path, nodes: usize) -> std::io::Result<()> {
-    let mut w = BufWriter::new(File::create(path)?);
+/// `scontrol -o show partition`.
+pub fn write_scontrol_partitions(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let nodes = cluster.nodes.len();
     for (i, p) in PARTITIONS.iter().enumerate() {
         let max = if *p == "long" {
             "7-00:00:00"
@@ -306,22 +379,17 @@ fn write_partitions_text(path: &Path, nodes: usize) -> std::io::Result<()> {
             nodes as u64 * CPUS,
         )?;
     }
-    w.flush()
+    Ok(())
 }
 
-fn template(
-    fixtures: &Path,
-    file: &str,
-    key: &str,
-    index: usize,
-) -> Result<(Value, Value), String> {
-    let text = std::fs::read_to_string(fixtures.join(file)).map_err(|e| format!("{file}: {e}"))?;
-    let mut doc: Value = serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
+/// A recorded document split into its envelope (with `key` emptied) and one record.
+fn template(text: &str, key: &str, index: usize) -> io::Result<(Value, Value)> {
+    let mut doc: Value = serde_json::from_str(text)?;
     let record = doc
         .get(key)
         .and_then(|a| a.get(index))
         .cloned()
-        .ok_or(format!("{file}: no {key}[{index}]"))?;
+        .ok_or_else(|| io::Error::other(format!("template has no {key}[{index}]")))?;
     if let Some(obj) = doc.as_object_mut() {
         obj.insert(key.to_string(), Value::Array(Vec::new()));
     }
@@ -330,30 +398,28 @@ fn template(
 
 /// Writes `{...meta..., "key": [records...]}` streaming the records.
 fn write_json_array<I: Iterator<Item = Value>>(
-    path: &Path,
+    w: &mut dyn Write,
     envelope: &Value,
     key: &str,
     records: I,
-) -> Result<(), String> {
-    let mut w = BufWriter::new(File::create(path).map_err(|e| e.to_string())?);
-    let mut head = serde_json::to_string_pretty(envelope).map_err(|e| e.to_string())?;
+) -> io::Result<()> {
+    let mut head = serde_json::to_string_pretty(envelope)?;
     let marker = format!("\"{key}\": []");
     let Some(at) = head.find(&marker) else {
-        return Err(format!("no {key} in envelope"));
+        return Err(io::Error::other(format!("no {key} in envelope")));
     };
     let tail = head.split_off(at + marker.len() - 1);
     head.truncate(at + marker.len() - 2);
-    w.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
-    w.write_all(b"[\n").map_err(|e| e.to_string())?;
+    w.write_all(head.as_bytes())?;
+    w.write_all(b"[\n")?;
     for (i, r) in records.enumerate() {
         if i > 0 {
-            w.write_all(b",\n").map_err(|e| e.to_string())?;
+            w.write_all(b",\n")?;
         }
-        serde_json::to_writer_pretty(&mut w, &r).map_err(|e| e.to_string())?;
+        serde_json::to_writer_pretty(&mut *w, &r)?;
     }
-    w.write_all(b"\n").map_err(|e| e.to_string())?;
-    w.write_all(tail.as_bytes()).map_err(|e| e.to_string())?;
-    w.flush().map_err(|e| e.to_string())
+    w.write_all(b"\n")?;
+    w.write_all(tail.as_bytes())
 }
 
 fn set(record: &mut Value, key: &str, value: Value) {
@@ -362,14 +428,19 @@ fn set(record: &mut Value, key: &str, value: Value) {
     }
 }
 
-fn write_json(
-    out: &Path,
-    fixtures: &Path,
-    nodes: &[NodeRec],
-    jobs: &[JobRec],
-) -> Result<(), String> {
-    let (envelope, node_t) = template(fixtures, "sinfo.json", "nodes", 2)?;
-    let records = nodes.iter().map(|n| {
+const SINFO_JSON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/slurm-22.05/sinfo.json"
+));
+const SQUEUE_JSON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/slurm-22.05/squeue.json"
+));
+
+/// `sinfo --json` (22.05: the nodes of slurmrestd v0.0.38).
+pub fn write_sinfo_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let (envelope, node_t) = template(SINFO_JSON, "nodes", 2)?;
+    let records = cluster.nodes.iter().map(|n| {
         let mut r = node_t.clone();
         let mut parts = n.state.split('+');
         let base = parts.next().unwrap_or("IDLE").to_ascii_lowercase();
@@ -390,19 +461,20 @@ fn write_json(
         set(&mut r, "reason", Value::from(n.reason.unwrap_or("")));
         r
     });
-    write_json_array(&out.join("sinfo.json"), &envelope, "nodes", records)?;
+    write_json_array(w, &envelope, "nodes", records)
+}
 
-    let (envelope, job_t) = template(fixtures, "squeue.json", "jobs", 0)?;
-    // JSON has one record per pending array, as slurmctld keeps it.
+/// `squeue --json`: one record per pending array, as slurmctld keeps it.
+pub fn write_squeue_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let (envelope, job_t) = template(SQUEUE_JSON, "jobs", 0)?;
     let mut last_array: Option<String> = None;
-    let records = jobs.iter().filter_map(move |j| {
-        if let Some(tasks) = &j.array_task_string {
+    let records = cluster.jobs.iter().filter_map(move |j| {
+        if j.array_task_string.is_some() {
             let base = j.id.split('_').next().unwrap_or_default().to_string();
             if last_array.as_deref() == Some(base.as_str()) {
                 return None;
             }
             last_array = Some(base);
-            let _ = tasks;
         }
         let mut r = job_t.clone();
         let id: u64 =
@@ -437,62 +509,5 @@ fn write_json(
         }
         Some(r)
     });
-    write_json_array(&out.join("squeue.json"), &envelope, "jobs", records)
-}
-
-fn run() -> Result<(), String> {
-    let args = args()?;
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slurm-22.05");
-    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
-    let mut rng = Rng(args.seed);
-    let nodes = nodes(&args, &mut rng);
-    let jobs = jobs(&args, &mut rng);
-    let io = |e: std::io::Error| e.to_string();
-    // The exporter runs `scontrol -d -o show node` (only -d prints GresUsed=); the
-    // synthetic nodes have no GRES, so both forms print the same lines.
-    write_nodes_text(
-        &args.out.join("scontrol-show-node-detail.txt"),
-        &nodes,
-        &mut rng,
-    )
-    .map_err(io)?;
-    std::fs::copy(
-        args.out.join("scontrol-show-node-detail.txt"),
-        args.out.join("scontrol-show-node.txt"),
-    )
-    .map_err(io)?;
-    write_squeue_text(&args.out.join("squeue.txt"), &jobs).map_err(io)?;
-    write_partitions_text(&args.out.join("scontrol-show-partition.txt"), args.nodes).map_err(io)?;
-    for same in [
-        "sdiag.txt",
-        "sacctmgr-show-cluster.txt",
-        "scontrol-ping.txt",
-        "scontrol-show-config.txt",
-        "scontrol-show-license.txt",
-        "scontrol-show-reservation.txt",
-    ] {
-        std::fs::copy(fixtures.join(same), args.out.join(same)).map_err(io)?;
-    }
-    if args.json {
-        write_json(&args.out, &fixtures, &nodes, &jobs)?;
-    }
-    std::fs::write(args.out.join(".complete"), SYNTH_VERSION).map_err(io)?;
-    eprintln!(
-        "synthetic cluster: {} nodes, {} jobs (seed {}) in {}",
-        nodes.len(),
-        jobs.len(),
-        args.seed,
-        args.out.display()
-    );
-    Ok(())
-}
-
-fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("synth: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    write_json_array(w, &envelope, "jobs", records)
 }
