@@ -10,23 +10,15 @@ use futures_util::future::join_all;
 use std::sync::Arc;
 
 use crate::collectors::cap::{self, CapSettings};
-use crate::collectors::{Collect, CollectorDef, CollectorState, Context};
+use crate::collectors::{CollectorDef, Context};
 use crate::config::ClusterConfig;
-use crate::encoded::Encoded;
-use crate::exposition::Format;
 use crate::model::{DataKind, SlurmData, Tier};
 use crate::self_metrics::ClusterStats;
 use crate::snapshot::CollectorStatus;
 use crate::source::{Fetched, Source, SourceError};
 
+use super::render::{self, Segment, States};
 use super::{store, unix_now, Tiers};
-
-/// The last good output of one collector for one cluster.
-pub struct Segment {
-    pub text: Encoded,
-    pub openmetrics: Encoded,
-    pub series: usize,
-}
 
 /// A cluster being collected.
 pub struct ClusterRun {
@@ -40,6 +32,7 @@ pub struct ClusterRun {
     attempts: BTreeMap<DataKind, (Instant, bool)>,
     /// Last good data of the slower tiers, reused between their reads.
     slow_data: SlurmData,
+    /// The last good output of each collector.
     pub segments: BTreeMap<&'static str, Segment>,
     pub status: BTreeMap<&'static str, CollectorStatus>,
     pub stats: ClusterStats,
@@ -47,7 +40,7 @@ pub struct ClusterRun {
     caps: Arc<CapSettings>,
     /// State of the stateful collectors, from their first collection until they
     /// are switched off.
-    states: BTreeMap<&'static str, Box<dyn CollectorState>>,
+    states: States,
 }
 
 /// The accounting watermark's start (look-back) and catch-up bound (`accounting.*`).
@@ -312,26 +305,8 @@ impl ClusterRun {
                 interval: Duration::ZERO,
             });
         if failures.is_empty() && def.needs.iter().all(|k| data.has(*k)) {
-            let families = match def.collect {
-                Collect::Pure(collect) => collect(data, ctx),
-                Collect::Stateful(init) => {
-                    let state = self.states.entry(def.name).or_insert_with(init);
-                    state.update(data, ctx);
-                    state.families(ctx)
-                }
-            };
-            let series = families.iter().map(|f| f.series()).sum();
-            let text = Encoded::new(&families, Format::Text);
-            let openmetrics = Encoded::new(&families, Format::OpenMetrics);
-            drop(families);
-            self.segments.insert(
-                def.name,
-                Segment {
-                    text,
-                    openmetrics,
-                    series,
-                },
-            );
+            let segment = Segment::encode(&render::collect(def, &mut self.states, data, ctx));
+            self.segments.insert(def.name, segment);
             let now = unix_now();
             stats.up = true;
             stats.last_success_unix = Some(now);

@@ -18,15 +18,15 @@ use futures_util::future::join_all;
 
 use crate::collectors::CollectorDef;
 use crate::config::Config;
-use crate::encoded::{self, Encoded};
-use crate::exposition::{encode, Format};
 use crate::model::{DataKind, SlurmData, Tier};
 use crate::self_metrics::{ClusterStats, CollectionStats, HttpStats, ReloadStatus};
-use crate::snapshot::{Part, Snapshot, Tail};
+use crate::snapshot::{Snapshot, Tail};
 use crate::source::Fetched;
 
 mod cluster;
+pub mod render;
 use cluster::ClusterRun;
+use render::Merged;
 
 /// A per-request tail and when it was encoded.
 pub type CachedTail = (Instant, Arc<Tail>);
@@ -113,13 +113,6 @@ impl Tiers {
             .max()
             .unwrap_or_else(|| self.get(Tier::Fast))
     }
-}
-
-/// A collector's output merged over the clusters, encoded and compressed.
-struct Merged {
-    text: Part,
-    openmetrics: Part,
-    series: usize,
 }
 
 /// The background collector. Owns its state; publishes through `Shared`.
@@ -280,16 +273,7 @@ impl Engine {
             .iter()
             .filter_map(|r| r.segments.get(name))
             .collect();
-        if segments.is_empty() {
-            return None;
-        }
-        let text: Vec<&Encoded> = segments.iter().map(|s| &s.text).collect();
-        let openmetrics: Vec<&Encoded> = segments.iter().map(|s| &s.openmetrics).collect();
-        Some(Merged {
-            text: Part::new(encoded::merge(&text)),
-            openmetrics: Part::new(encoded::merge(&openmetrics)),
-            series: segments.iter().map(|s| s.series).sum(),
-        })
+        Merged::of(&segments)
     }
 
     /// Encodes everything into a new snapshot. The cycle time reported is that of
@@ -302,16 +286,12 @@ impl Engine {
                 }
             }
         }
-        let mut text = Vec::with_capacity(self.collectors.len() + 1);
-        let mut openmetrics = Vec::with_capacity(self.collectors.len() + 1);
-        let mut series = 0;
-        for def in &self.collectors {
-            if let Some(m) = self.merged.get(def.name) {
-                text.push(m.text.clone());
-                openmetrics.push(m.openmetrics.clone());
-                series += m.series;
-            }
-        }
+        let merged: Vec<&Merged> = self
+            .collectors
+            .iter()
+            .filter_map(|def| self.merged.get(def.name))
+            .collect();
+        let series = merged.iter().map(|m| m.series).sum();
         let clusters: Vec<(&str, &ClusterStats)> = self
             .clusters
             .iter()
@@ -319,12 +299,6 @@ impl Engine {
             .collect();
         let own = self.stats.families(series, &clusters);
         let fetch_and_collect = cycle_started.elapsed();
-        let own_series: usize = own.iter().map(|f| f.series()).sum();
-        let (mut own_text, mut own_openmetrics) = (String::new(), String::new());
-        encode(&own, Format::Text, &mut own_text);
-        encode(&own, Format::OpenMetrics, &mut own_openmetrics);
-        text.push(Part::new(own_text));
-        openmetrics.push(Part::new(own_openmetrics));
         let collectors = self
             .clusters
             .iter()
@@ -334,7 +308,8 @@ impl Engine {
                     .filter_map(|c| r.status.get(c.name).cloned())
             })
             .collect();
-        let total = series + own_series;
+        let snapshot = render::assemble(&merged, &own, unix_now(), collectors);
+        let total = snapshot.series;
         let over = total as u64 > self.stats.series_limit;
         if over && !self.over_series_limit {
             tracing::warn!(
@@ -344,7 +319,6 @@ impl Engine {
             );
         }
         self.over_series_limit = over;
-        let snapshot = Snapshot::new(text, openmetrics, total, unix_now(), collectors);
         self.shared.snapshot.store(Arc::new(snapshot));
         self.stats.last_cycle_seconds = Some(cycle_started.elapsed().as_secs_f64());
         tracing::debug!(

@@ -1,0 +1,135 @@
+//! The CPU side of a collection, without a source: collectors turn the model into
+//! families, each collector's families are encoded in both formats, the outputs of
+//! the clusters are merged and compressed, and the parts become a snapshot.
+//!
+//! The engine calls these steps one by one (it keeps stale outputs and merges
+//! several clusters); [`one_cluster`] chains them for one cluster, which is what
+//! the benchmarks measure.
+
+use std::collections::BTreeMap;
+
+use crate::collectors::{Collect, CollectorDef, CollectorState, Context};
+use crate::encoded::{self, Encoded};
+use crate::exposition::{encode, Family, Format};
+use crate::model::SlurmData;
+use crate::self_metrics::{ClusterStats, CollectionStats};
+use crate::snapshot::{CollectorStatus, Part, Snapshot};
+
+/// State of the stateful collectors of one cluster, by collector name.
+pub type States = BTreeMap<&'static str, Box<dyn CollectorState>>;
+
+/// Runs one collector on this collection's data: a pure one directly, a stateful
+/// one by folding the data into its state (created at its first collection).
+pub fn collect(
+    def: &'static CollectorDef,
+    states: &mut States,
+    data: &SlurmData,
+    ctx: &Context,
+) -> Vec<Family> {
+    match def.collect {
+        Collect::Pure(collect) => collect(data, ctx),
+        Collect::Stateful(init) => {
+            let state = states.entry(def.name).or_insert_with(init);
+            state.update(data, ctx);
+            state.families(ctx)
+        }
+    }
+}
+
+/// One collector's output for one cluster, encoded in both formats.
+pub struct Segment {
+    pub text: Encoded,
+    pub openmetrics: Encoded,
+    pub series: usize,
+}
+
+impl Segment {
+    pub fn encode(families: &[Family]) -> Segment {
+        Segment {
+            text: Encoded::new(families, Format::Text),
+            openmetrics: Encoded::new(families, Format::OpenMetrics),
+            series: families.iter().map(|f| f.series()).sum(),
+        }
+    }
+}
+
+/// One collector's output merged over the clusters, in both formats, each
+/// compressed once.
+pub struct Merged {
+    pub text: Part,
+    pub openmetrics: Part,
+    pub series: usize,
+}
+
+impl Merged {
+    /// `None` when no cluster has an output of this collector.
+    pub fn of(segments: &[&Segment]) -> Option<Merged> {
+        if segments.is_empty() {
+            return None;
+        }
+        let text: Vec<&Encoded> = segments.iter().map(|s| &s.text).collect();
+        let openmetrics: Vec<&Encoded> = segments.iter().map(|s| &s.openmetrics).collect();
+        Some(Merged {
+            text: Part::new(encoded::merge(&text)),
+            openmetrics: Part::new(encoded::merge(&openmetrics)),
+            series: segments.iter().map(|s| s.series).sum(),
+        })
+    }
+}
+
+/// The snapshot of the collectors' merged outputs (in collector order) followed
+/// by the exporter's own families.
+pub fn assemble(
+    merged: &[&Merged],
+    own: &[Family],
+    created_unix: f64,
+    collectors: Vec<CollectorStatus>,
+) -> Snapshot {
+    let mut text = Vec::with_capacity(merged.len() + 1);
+    let mut openmetrics = Vec::with_capacity(merged.len() + 1);
+    let mut series = 0;
+    for m in merged {
+        text.push(m.text.clone());
+        openmetrics.push(m.openmetrics.clone());
+        series += m.series;
+    }
+    let own_series: usize = own.iter().map(|f| f.series()).sum();
+    let (mut own_text, mut own_openmetrics) = (String::new(), String::new());
+    encode(own, Format::Text, &mut own_text);
+    encode(own, Format::OpenMetrics, &mut own_openmetrics);
+    text.push(Part::new(own_text));
+    openmetrics.push(Part::new(own_openmetrics));
+    Snapshot::new(
+        text,
+        openmetrics,
+        series + own_series,
+        created_unix,
+        collectors,
+    )
+}
+
+/// One collection of one cluster whose data was all read: every collector in
+/// `collectors` runs on `data`, and the snapshot is built as the engine builds it
+/// (self-metrics of a fresh exporter included). `states` carries the stateful
+/// collectors from one call to the next, as the engine keeps them.
+pub fn one_cluster(
+    collectors: &[&'static CollectorDef],
+    states: &mut States,
+    data: &SlurmData,
+    ctx: &Context,
+) -> Snapshot {
+    let merged: Vec<Merged> = collectors
+        .iter()
+        .filter(|def| def.needs.iter().all(|k| data.has(*k)))
+        .filter_map(|def| {
+            let segment = Segment::encode(&collect(def, states, data, ctx));
+            Merged::of(&[&segment])
+        })
+        .collect();
+    let merged: Vec<&Merged> = merged.iter().collect();
+    let series = merged.iter().map(|m| m.series).sum();
+    let cluster_stats = ClusterStats::default();
+    let own =
+        CollectionStats::default().families(series, &[(ctx.cluster.as_str(), &cluster_stats)]);
+    assemble(&merged, &own, ctx.now as f64, Vec::new())
+}
