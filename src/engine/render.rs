@@ -133,3 +133,50 @@ pub fn one_cluster(
         CollectionStats::default().families(series, &[(ctx.cluster.as_str(), &cluster_stats)]);
     assemble(&merged, &own, ctx.now as f64, Vec::new())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::collectors;
+    use crate::model::text::{parse_scontrol_ping, testdata};
+    use crate::model::ControllerData;
+    use crate::snapshot::Tail;
+
+    #[test]
+    fn one_cluster_runs_the_collectors_whose_data_was_read() {
+        let Some(ping) = testdata::fixture("scontrol-ping.txt") else {
+            return;
+        };
+        let data = SlurmData {
+            controllers: Some(Arc::new(ControllerData {
+                controllers: parse_scontrol_ping(ping).unwrap(),
+                info: Default::default(),
+            })),
+            ..SlurmData::default()
+        };
+        let defs = [
+            collectors::find("controller").unwrap(),
+            collectors::find("jobs").unwrap(),
+        ];
+        let ctx = Context::new("lab", 1_700_000_000);
+        let snapshot = one_cluster(&defs, &mut States::new(), &data, &ctx);
+        let body: Vec<u8> = snapshot
+            .body_with_tail(Format::Text, false, &Tail::new(String::new()))
+            .concat();
+        let body = String::from_utf8(body).unwrap();
+        assert!(
+            body.contains("slurm_controller_up{cluster=\"lab\""),
+            "{body}"
+        );
+        assert!(!body.contains("slurm_jobs"), "jobs were not read: {body}");
+        assert!(body.contains("slurm_exporter_"), "self-metrics: {body}");
+        let samples = body
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count();
+        assert_eq!(snapshot.series, samples);
+    }
+}
