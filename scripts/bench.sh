@@ -37,7 +37,7 @@ printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for point in "${points[@]}"; do
     read -r nodes jobs < <(size_of "$point")
     data="$work/synth-$point"
-    if [[ "$(cat "$data/.complete" 2>/dev/null)" != 4 ]]; then
+    if [[ "$(cat "$data/.complete" 2>/dev/null)" != 5 ]]; then
         "$bin/examples/synth" --nodes "$nodes" --jobs "$jobs" --seed 1 --out "$data" --json 2>/dev/null
     fi
     for source in text json; do

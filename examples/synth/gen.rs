@@ -1,18 +1,22 @@
-//! Synthetic Slurm cluster generation: what Slurm 22.05 would print for N nodes and M
-//! jobs (text of `scontrol`, `squeue`, `sdiag`, and the `--json` forms), written into any
-//! `std::io::Write`. `main.rs` writes it to files; benches include it directly with
+//! Synthetic Slurm cluster generation: what Slurm would print for N nodes and M jobs
+//! (text of `scontrol`, `squeue`, `sdiag` as 22.05 prints it; the `--json` forms and
+//! the slurmrestd answers in the shape of the chosen Slurm version, 22.05 to 25.11),
+//! written into any `std::io::Write`. `main.rs` writes it to files; benches include it directly with
 //! `#[path = "../examples/synth/gen.rs"] mod gen;`, so it depends only on std and
-//! serde_json.
+//! serde_json (and its sibling `shapes.rs`, loaded by path).
 //!
-//! Shapes come from the records of our 22.05 lab (tests/fixtures/slurm-22.05, embedded
+//! 22.05 shapes come from the records of our lab (tests/fixtures/slurm-22.05, embedded
 //! at compile time): JSON records are the recorded ones with their values changed, so
 //! sizes are realistic (about 3 KB per job); text lines follow the recorded lines field
-//! by field.
+//! by field. Later versions' JSON is built in `shapes.rs`.
 #![allow(dead_code)]
 
 use std::io::{self, Write};
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+#[path = "shapes.rs"]
+mod shapes;
 
 /// SplitMix64: small, deterministic, good enough for picking states.
 pub struct Rng(u64);
@@ -45,9 +49,66 @@ impl Rng {
 pub const PARTITIONS: [&str; 4] = ["compute", "gpu", "debug", "long"];
 pub const CPUS: u64 = 64;
 pub const MEMORY_MB: u64 = 256_000;
-const NOW: i64 = 1_796_000_000;
+/// "Now" of the synthetic cluster, and when its jobs last changed (`last_update`).
+pub const NOW: i64 = 1_796_000_000;
 /// Written to `.complete` last; bump it when the generated set of files changes.
-pub const FORMAT: &str = "4";
+pub const FORMAT: &str = "5";
+
+/// A Slurm release line and the newest JSON shape (data_parser) it answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    V22_05,
+    V23_02,
+    V23_11,
+    V24_05,
+    V24_11,
+    V25_05,
+    V25_11,
+}
+
+impl Version {
+    pub const ALL: [Version; 7] = [
+        Version::V22_05,
+        Version::V23_02,
+        Version::V23_11,
+        Version::V24_05,
+        Version::V24_11,
+        Version::V25_05,
+        Version::V25_11,
+    ];
+
+    /// `22.05`, `23.02`, ...
+    pub fn parse(name: &str) -> Option<Version> {
+        Version::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.release().get(..5).unwrap_or_default()
+    }
+
+    /// The release the answers claim (`meta`).
+    pub fn release(self) -> &'static str {
+        match self {
+            Version::V22_05 => "22.05.8",
+            Version::V23_02 => "23.02.8",
+            Version::V23_11 => "23.11.10",
+            Version::V24_05 => "24.05.3",
+            Version::V24_11 => "24.11.5",
+            Version::V25_05 => "25.05.4",
+            Version::V25_11 => "25.11.0",
+        }
+    }
+
+    /// The data_parser (REST API) version number: 38 (`v0.0.38`) to 44.
+    pub fn data_parser(self) -> u8 {
+        38 + self as u8
+    }
+
+    /// `v0.0.38` ... `v0.0.44`.
+    pub fn api(self) -> String {
+        format!("v0.0.{}", self.data_parser())
+    }
+}
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -55,11 +116,23 @@ pub struct Scale {
     pub nodes: usize,
     pub jobs: usize,
     pub seed: u64,
+    /// Shape of the JSON outputs (the text is 22.05's whatever the version).
+    pub version: Version,
 }
 
 impl Scale {
+    /// A 22.05 cluster.
     pub fn new(nodes: usize, jobs: usize, seed: u64) -> Scale {
-        Scale { nodes, jobs, seed }
+        Scale {
+            nodes,
+            jobs,
+            seed,
+            version: Version::V22_05,
+        }
+    }
+
+    pub fn with_version(self, version: Version) -> Scale {
+        Scale { version, ..self }
     }
 }
 
@@ -135,6 +208,7 @@ impl Job {
 pub struct Cluster {
     pub nodes: Vec<Node>,
     pub jobs: Vec<Job>,
+    pub version: Version,
 }
 
 impl Cluster {
@@ -145,7 +219,11 @@ impl Cluster {
         for n in nodes.iter_mut().filter(|n| n.reason.is_some()) {
             n.reason_time = NOW - rng.below(86_400) as i64;
         }
-        Cluster { nodes, jobs }
+        Cluster {
+            nodes,
+            jobs,
+            version: scale.version,
+        }
     }
 }
 
@@ -273,46 +351,68 @@ macro_rules! recorded {
     };
 }
 
-pub const FILES: &[OutputFile] = &[
-    // The exporter runs `scontrol -d -o show node` (only -d prints GresUsed=); the
-    // synthetic nodes have no GRES, so both forms print the same lines.
-    OutputFile {
-        name: "scontrol-show-node-detail.txt",
-        json: false,
-        write: write_scontrol_nodes,
-    },
-    OutputFile {
-        name: "scontrol-show-node.txt",
-        json: false,
-        write: write_scontrol_nodes,
-    },
-    OutputFile {
-        name: "squeue.txt",
-        json: false,
-        write: write_squeue_text,
-    },
-    OutputFile {
-        name: "scontrol-show-partition.txt",
-        json: false,
-        write: write_scontrol_partitions,
-    },
-    recorded!("sdiag.txt"),
-    recorded!("sacctmgr-show-cluster.txt"),
-    recorded!("scontrol-ping.txt"),
-    recorded!("scontrol-show-config.txt"),
-    recorded!("scontrol-show-license.txt"),
-    recorded!("scontrol-show-reservation.txt"),
-    OutputFile {
-        name: "sinfo.json",
+/// The files of one version: the text of 22.05, then the JSON forms (CLI and REST).
+pub fn files(version: Version) -> Vec<OutputFile> {
+    let mut files = vec![
+        // The exporter runs `scontrol -d -o show node` (only -d prints GresUsed=); the
+        // synthetic nodes have no GRES, so both forms print the same lines.
+        OutputFile {
+            name: "scontrol-show-node-detail.txt",
+            json: false,
+            write: write_scontrol_nodes,
+        },
+        OutputFile {
+            name: "scontrol-show-node.txt",
+            json: false,
+            write: write_scontrol_nodes,
+        },
+        OutputFile {
+            name: "squeue.txt",
+            json: false,
+            write: write_squeue_text,
+        },
+        OutputFile {
+            name: "scontrol-show-partition.txt",
+            json: false,
+            write: write_scontrol_partitions,
+        },
+        recorded!("sdiag.txt"),
+        recorded!("sacctmgr-show-cluster.txt"),
+        recorded!("scontrol-ping.txt"),
+        recorded!("scontrol-show-config.txt"),
+        recorded!("scontrol-show-license.txt"),
+        recorded!("scontrol-show-reservation.txt"),
+    ];
+    let json = |name, write| OutputFile {
+        name,
         json: true,
-        write: write_sinfo_json,
-    },
-    OutputFile {
-        name: "squeue.json",
-        json: true,
-        write: write_squeue_json,
-    },
-];
+        write,
+    };
+    if version == Version::V22_05 {
+        // 22.05's `sinfo --json` is the `/nodes` document.
+        files.push(json("sinfo.json", write_sinfo_json));
+        files.push(json("nodes.json", write_sinfo_json));
+    } else {
+        // 23.02+: `scontrol show node --json` is; `sinfo --json` groups nodes.
+        files.push(json("scontrol-show-node.json", write_nodes_json));
+        files.push(json("nodes.json", write_nodes_json));
+        files.push(json("squeue-unchanged.json", write_jobs_unchanged_json));
+    }
+    files.push(json("squeue.json", write_squeue_json));
+    files.push(json("partitions.json", write_partitions_json));
+    files.push(json("diag.json", write_diag_json));
+    files.push(json("ping.json", write_ping_json));
+    files.push(json("licenses.json", write_licenses_json));
+    files.push(json("reservations.json", write_reservations_json));
+    if version >= Version::V23_11 {
+        files.push(json("shares.json", write_shares_json));
+    }
+    files.push(json("qos.json", write_qos_json));
+    files.push(json("associations.json", write_associations_json));
+    files.push(json("slurmdb-diag.json", write_dbd_diag_json));
+    files.push(json(".rest", write_rest_manifest));
+    files
+}
 
 /// `scontrol -o show node`.
 pub fn write_scontrol_nodes(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
@@ -464,8 +564,11 @@ pub fn write_sinfo_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> 
     write_json_array(w, &envelope, "nodes", records)
 }
 
-/// `squeue --json`: one record per pending array, as slurmctld keeps it.
+/// `squeue --json` and `/jobs`: one record per pending array, as slurmctld keeps it.
 pub fn write_squeue_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    if cluster.version != Version::V22_05 {
+        return write_jobs_json(cluster, w);
+    }
     let (envelope, job_t) = template(SQUEUE_JSON, "jobs", 0)?;
     let mut last_array: Option<String> = None;
     let records = cluster.jobs.iter().filter_map(move |j| {
@@ -510,4 +613,164 @@ pub fn write_squeue_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()>
         Some(r)
     });
     write_json_array(w, &envelope, "jobs", records)
+}
+
+/// Pending array tasks as one record (the first task stands for the array).
+fn job_records(cluster: &Cluster) -> impl Iterator<Item = &Job> {
+    let mut last_array: Option<&str> = None;
+    cluster.jobs.iter().filter(move |j| {
+        if j.array_task_string.is_none() {
+            return true;
+        }
+        let base = j.id.split('_').next().unwrap_or_default();
+        if last_array == Some(base) {
+            return false;
+        }
+        last_array = Some(base);
+        true
+    })
+}
+
+fn data_parser(cluster: &Cluster) -> shapes::Dp {
+    cluster.version.data_parser()
+}
+
+fn envelope(cluster: &Cluster, db: bool, key: &str, data: Value) -> Value {
+    shapes::envelope(
+        data_parser(cluster),
+        cluster.version.release(),
+        db,
+        key,
+        data,
+    )
+}
+
+fn write_pretty(w: &mut dyn Write, doc: &Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, doc)?;
+    w.write_all(b"\n")
+}
+
+/// `/jobs` (and `squeue --json`) of data_parser versions (23.02+).
+fn write_jobs_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let dp = data_parser(cluster);
+    let mut doc = envelope(cluster, false, "jobs", json!([]));
+    if dp >= 40 {
+        if let Some(m) = doc.as_object_mut() {
+            m.insert("last_backfill".into(), shapes::num(NOW - 25));
+        }
+    }
+    let records = job_records(cluster).map(|j| shapes::job(dp, cluster, j));
+    write_json_array(w, &doc, "jobs", records)
+}
+
+/// `/jobs?update_time=T` when no job changed since T (23.02+): an empty list and a
+/// warning; `UPDATE_TIME` is replaced by the fake slurmrestd.
+fn write_jobs_unchanged_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let mut doc = envelope(cluster, false, "jobs", json!([]));
+    if let Some(m) = doc.as_object_mut() {
+        m.insert(
+            "warnings".into(),
+            json!([{
+                "description": "No job changes since update_time=UPDATE_TIME",
+                "source": "_op_handler_jobs",
+            }]),
+        );
+    }
+    write_pretty(w, &doc)
+}
+
+/// `/nodes` and `scontrol show node --json` (23.02+).
+fn write_nodes_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let dp = data_parser(cluster);
+    let doc = envelope(cluster, false, "nodes", json!([]));
+    write_json_array(
+        w,
+        &doc,
+        "nodes",
+        cluster.nodes.iter().map(|n| shapes::node(dp, n)),
+    )
+}
+
+fn write_partitions_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::partitions(data_parser(cluster), cluster);
+    write_pretty(w, &envelope(cluster, false, "partitions", data))
+}
+
+fn write_diag_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::diag(data_parser(cluster), cluster);
+    write_pretty(w, &envelope(cluster, false, "statistics", data))
+}
+
+fn write_ping_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::pings(data_parser(cluster));
+    write_pretty(w, &envelope(cluster, false, "pings", data))
+}
+
+fn write_licenses_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::licenses(data_parser(cluster));
+    write_pretty(w, &envelope(cluster, false, "licenses", data))
+}
+
+fn write_reservations_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::reservations(data_parser(cluster));
+    write_pretty(w, &envelope(cluster, false, "reservations", data))
+}
+
+fn write_shares_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::shares(data_parser(cluster), cluster);
+    write_pretty(w, &envelope(cluster, false, "shares", data))
+}
+
+fn write_qos_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let dp = data_parser(cluster);
+    let key = if dp == 38 { "QOS" } else { "qos" };
+    write_pretty(w, &envelope(cluster, true, key, shapes::qos(dp)))
+}
+
+fn write_associations_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::associations(data_parser(cluster), cluster);
+    write_pretty(w, &envelope(cluster, true, "associations", data))
+}
+
+fn write_dbd_diag_json(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    let data = shapes::dbd_diag(data_parser(cluster));
+    write_pretty(w, &envelope(cluster, true, "statistics", data))
+}
+
+/// What the fake slurmrestd serves: the API version and when jobs last changed.
+fn write_rest_manifest(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "api {}", cluster.version.api())?;
+    writeln!(w, "release {}", cluster.version.release())?;
+    writeln!(w, "last_update {NOW}")
+}
+
+/// What the generated cluster holds, as the exporter should count it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Totals {
+    /// Nodes by base state, lower case (`mixed`), as `slurm_nodes` labels them.
+    pub nodes_by_state: std::collections::BTreeMap<String, u64>,
+    /// Jobs (array tasks counted one by one) by state, lower case.
+    pub jobs_by_state: std::collections::BTreeMap<String, u64>,
+    pub cpus_total: u64,
+    pub cpus_allocated: u64,
+}
+
+impl Cluster {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for n in &self.nodes {
+            let base = n.state.split('+').next().unwrap_or_default();
+            *t.nodes_by_state
+                .entry(base.to_ascii_lowercase())
+                .or_default() += 1;
+            t.cpus_total += CPUS;
+            t.cpus_allocated += n.alloc;
+        }
+        for j in &self.jobs {
+            *t.jobs_by_state
+                .entry(j.state.to_ascii_lowercase())
+                .or_default() += 1;
+        }
+        t
+    }
 }

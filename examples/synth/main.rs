@@ -2,7 +2,12 @@
 //! nodes and M jobs into a directory, in the file names `tests/support/fake-slurm.sh`
 //! serves (so the exporter runs unchanged against fake commands), plus the JSON forms.
 //!
-//! `cargo run --release --example synth -- --nodes 10000 --jobs 100000 --seed 1 --out DIR [--json]`
+//! `cargo run --release --example synth -- --nodes 10000 --jobs 100000 --seed 1 --out DIR [--json] [--slurm-version 22.05]`
+//!
+//! `--json` adds the JSON forms: `squeue --json`, the nodes document (`sinfo --json` in
+//! 22.05, `scontrol show node --json` later) and every slurmrestd answer the exporter
+//! reads, in the shape of `--slurm-version` (22.05 = v0.0.38 ... 25.11 = v0.0.44), plus
+//! `.rest` for `examples/fake_slurmrestd`. The text forms are 22.05's in every case.
 //!
 //! The generation itself is in `gen.rs`, shared with the benches.
 
@@ -20,11 +25,7 @@ struct Args {
 
 fn args() -> Result<Args, String> {
     let mut a = Args {
-        scale: gen::Scale {
-            nodes: 100,
-            jobs: 1000,
-            seed: 1,
-        },
+        scale: gen::Scale::new(100, 1000, 1),
         out: PathBuf::from("synth"),
         json: false,
     };
@@ -37,6 +38,13 @@ fn args() -> Result<Args, String> {
             "--seed" => a.scale.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--out" => a.out = PathBuf::from(value()?),
             "--json" => a.json = true,
+            "--slurm-version" => {
+                let name = value()?;
+                a.scale.version = gen::Version::parse(&name).ok_or(format!(
+                    "--slurm-version {name}: one of {}",
+                    gen::Version::ALL.map(gen::Version::name).join(", ")
+                ))?
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -47,7 +55,7 @@ fn run() -> Result<(), String> {
     let args = args()?;
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let cluster = gen::Cluster::generate(&args.scale);
-    for file in gen::FILES {
+    for file in gen::files(cluster.version) {
         if file.json && !args.json {
             continue;
         }
@@ -60,10 +68,11 @@ fn run() -> Result<(), String> {
     }
     std::fs::write(args.out.join(".complete"), gen::FORMAT).map_err(|e| e.to_string())?;
     eprintln!(
-        "synthetic cluster: {} nodes, {} jobs (seed {}) in {}",
+        "synthetic cluster: {} nodes, {} jobs (seed {}, Slurm {}) in {}",
         cluster.nodes.len(),
         cluster.jobs.len(),
         args.scale.seed,
+        cluster.version.name(),
         args.out.display()
     );
     Ok(())

@@ -54,7 +54,14 @@ case "$name $*" in
   "scontrol -o show assoc_mgr flags=assoc") cat "$fixtures/scontrol-show-assoc-mgr-assoc.txt" ;;
   "sacctmgr -n -P show cluster format=cluster") cat "$fixtures/sacctmgr-show-cluster.txt" ;;
   "sinfo --json") cat "$fixtures/sinfo.json" ;;
-  # Slurm 22.05's scontrol has no --json: the exporter falls back to sinfo --json.
-  "scontrol show node --json") echo "scontrol: unrecognized option '--json'" >&2; exit 1 ;;
+  # Slurm 22.05's scontrol has no --json (the exporter falls back to sinfo --json);
+  # a synthetic 23.02+ cluster (examples/synth --slurm-version) writes this file.
+  "scontrol show node --json")
+    if [ -f "$fixtures/scontrol-show-node.json" ]; then cat "$fixtures/scontrol-show-node.json"
+    else echo "scontrol: unrecognized option '--json'" >&2; exit 1; fi ;;
+  # 23.11+ (a synthetic cluster of that version writes shares.json).
+  "sshare -a --json")
+    if [ -f "$fixtures/shares.json" ]; then cat "$fixtures/shares.json"
+    else echo "sshare: unrecognized option '--json'" >&2; exit 1; fi ;;
   *) echo "fake-slurm: unexpected call: $name $*" >&2; exit 2 ;;
 esac
