@@ -167,9 +167,15 @@ pub fn clusters_of(version: &'static str) -> impl Iterator<Item = Cluster> {
 
 fn generate(scale: &'static Scale, version: &'static str) -> Cluster {
     let started = std::time::Instant::now();
-    let generated = gen::Cluster::generate(&gen::Scale::new(scale.nodes, scale.jobs, SEED));
+    let slurm = gen::Version::parse(version)
+        .unwrap_or_else(|| panic!("the generator writes no Slurm {version}"));
+    let generated =
+        gen::Cluster::generate(&gen::Scale::new(scale.nodes, scale.jobs, SEED).with_version(slurm));
     let mut files = BTreeMap::new();
-    for file in gen::FILES.iter().filter(|f| WANTED.contains(&f.name)) {
+    for file in gen::files(slurm)
+        .into_iter()
+        .filter(|f| WANTED.contains(&f.name))
+    {
         let mut out = Vec::new();
         (file.write)(&generated, &mut out).unwrap_or_else(|e| {
             panic!("generating {} for {version} {}: {e}", file.name, scale.name)
