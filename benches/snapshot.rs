@@ -7,11 +7,12 @@
 //! - `snapshot/build`: collectors, both encodings, DEFLATE and assembly: one
 //!   collection's CPU after the data is parsed;
 //! - `collection/cli_text`, `collection/cli_json`: parsing the inputs of one
-//!   collection (the default text forms, or jobs and nodes as JSON) plus
-//!   `snapshot/build`: the exporter's own CPU per collection without the
-//!   commands' processes and pipes.
+//!   collection (the default text forms, or jobs and nodes as JSON, per Slurm
+//!   version) plus `snapshot/build`: the exporter's own CPU per collection
+//!   without the commands' processes and pipes.
 //!
-//! Inputs are Slurm 22.05's. `cargo bench --bench snapshot` (S1 and S2;
+//! The text forms are the same for every version, so `snapshot/*` and
+//! `collection/cli_text` run on 22.05's. `cargo bench --bench snapshot` (S1 and S2;
 //! `SLURM_BENCH_S3=1` adds S3); under `cargo test`, S1 once.
 
 use std::sync::Arc;
@@ -24,9 +25,6 @@ use slurm_exporter::model::{json, text, ControllerData, DbdStatus, ParseError, S
 
 mod common;
 use common::{Cluster, Form};
-
-/// The Slurm version whose output the snapshot benchmarks parse.
-const VERSION: &str = "22.05";
 
 /// The collectors enabled without configuration.
 fn default_collectors() -> Vec<&'static CollectorDef> {
@@ -41,7 +39,8 @@ fn default_collectors() -> Vec<&'static CollectorDef> {
 enum Source {
     /// The default: `squeue -O` and `scontrol -d -o show node` text.
     Text,
-    /// `--slurm.cli-json=jobs,nodes`: `squeue --json` and `sinfo --json`.
+    /// `--slurm.cli-json=jobs,nodes`: `squeue --json` and the nodes document
+    /// (`sinfo --json` of 22.05, `scontrol show node --json` of 23.02+).
     Json,
 }
 
@@ -106,50 +105,57 @@ fn input(cluster: &Cluster, form: Form) -> &[u8] {
 fn bench_snapshot(c: &mut Criterion) {
     let collectors = default_collectors();
     let ctx = Context::new("bench", 1_796_000_000);
-    for cluster in common::clusters_of(VERSION) {
-        let scale = cluster.scale.name;
-        let data = parse(&cluster, Source::Text)
-            .unwrap_or_else(|e| panic!("{scale}: the generated input does not parse: {e}"));
+    for cluster in common::clusters() {
+        let (version, scale) = (cluster.version, cluster.scale.name);
         // Stateful collectors (derived) are measured in their steady state: the
         // first collection, which only sets their baseline, happens here.
         let mut states = States::new();
-        let snapshot = render::one_cluster(&collectors, &mut states, &data, &ctx);
-        eprintln!(
-            "{scale}: {} series, /metrics {} KiB as text",
-            snapshot.series,
-            snapshot.plain_len(Format::Text) / 1024
-        );
-
-        let mut group = c.benchmark_group("snapshot");
-        common::configure(&mut group);
-        group.bench_function(BenchmarkId::new("collect", scale), |b| {
-            common::iter(b, || {
-                collectors
-                    .iter()
-                    .map(|def| render::collect(def, &mut states, &data, &ctx).len())
-                    .sum::<usize>()
-            })
-        });
-        group.bench_function(BenchmarkId::new("build", scale), |b| {
-            common::iter(b, || {
-                render::one_cluster(&collectors, &mut states, &data, &ctx)
-            })
-        });
-        group.finish();
-
-        let mut group = c.benchmark_group("collection");
-        common::configure(&mut group);
-        for (name, source) in [("cli_text", Source::Text), ("cli_json", Source::Json)] {
-            if let Err(e) = parse(&cluster, source) {
-                panic!("{name} {scale}: the generated input does not parse: {e}");
-            }
-            group.bench_function(BenchmarkId::new(name, scale), |b| {
+        if version == common::TEXT_VERSION {
+            let data = parse(&cluster, Source::Text)
+                .unwrap_or_else(|e| panic!("{scale}: the generated text does not parse: {e}"));
+            let snapshot = render::one_cluster(&collectors, &mut states, &data, &ctx);
+            eprintln!(
+                "{scale}: {} series, /metrics {} KiB as text",
+                snapshot.series,
+                snapshot.plain_len(Format::Text) / 1024
+            );
+            let mut group = c.benchmark_group("snapshot");
+            common::configure(&mut group);
+            group.bench_function(BenchmarkId::new("collect", scale), |b| {
                 common::iter(b, || {
-                    parse(&cluster, source)
+                    collectors
+                        .iter()
+                        .map(|def| render::collect(def, &mut states, &data, &ctx).len())
+                        .sum::<usize>()
+                })
+            });
+            group.bench_function(BenchmarkId::new("build", scale), |b| {
+                common::iter(b, || {
+                    render::one_cluster(&collectors, &mut states, &data, &ctx)
+                })
+            });
+            group.finish();
+            let mut group = c.benchmark_group("collection/cli_text");
+            common::configure(&mut group);
+            group.bench_function(BenchmarkId::new(version, scale), |b| {
+                common::iter(b, || {
+                    parse(&cluster, Source::Text)
                         .map(|data| render::one_cluster(&collectors, &mut states, &data, &ctx))
                 })
             });
+            group.finish();
         }
+        if let Err(e) = parse(&cluster, Source::Json) {
+            panic!("{version} {scale}: the generated JSON does not parse: {e}");
+        }
+        let mut group = c.benchmark_group("collection/cli_json");
+        common::configure(&mut group);
+        group.bench_function(BenchmarkId::new(version, scale), |b| {
+            common::iter(b, || {
+                parse(&cluster, Source::Json)
+                    .map(|data| render::one_cluster(&collectors, &mut states, &data, &ctx))
+            })
+        });
         group.finish();
     }
 }

@@ -3,9 +3,9 @@
 //! and criterion settings that keep a run short.
 //!
 //! Which points run: under `cargo bench`, S1 and S2, plus S3 with
-//! `SLURM_BENCH_S3=1` (it generates ~330 MB per version); under `cargo test`
-//! (criterion's test mode, each case once), S1 only. `SLURM_BENCH_VERSIONS=22.05,25.11`
-//! limits the Slurm versions.
+//! `SLURM_BENCH_S3=1` (0.26 to 1.2 GB of input per version); under `cargo test`
+//! (criterion's test mode, each case once), S1 only, of the oldest and the
+//! newest Slurm version. `SLURM_BENCH_VERSIONS=22.05,25.11` chooses the versions.
 //!
 //! Time is the benchmark thread's CPU time, not wall time: the targets of issue 8
 //! are CPU budgets, and on a machine shared with other work the wall time of a
@@ -48,6 +48,10 @@ pub const S3: Scale = Scale {
     jobs: 100_000,
 };
 
+/// The version whose text forms are measured (the generator writes the same
+/// text for every version).
+pub const TEXT_VERSION: &str = "22.05";
+
 /// Seed of every generated cluster, so runs compare.
 const SEED: u64 = 1;
 
@@ -74,7 +78,9 @@ pub fn scales() -> Vec<&'static Scale> {
 /// An input form the exporter parses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Form {
-    /// `squeue -h -t all -r -O` with `SQUEUE_FORMAT` (default source).
+    /// `squeue -h -t all -r -O` with `SQUEUE_FORMAT` (default source). The
+    /// generator writes 22.05's text for every version (the forms the exporter
+    /// reads did not change), so the text forms are measured once.
     SqueueText,
     /// `scontrol -d -o show node` (default source).
     NodesText,
@@ -84,7 +90,8 @@ pub enum Form {
     SdiagText,
     /// `squeue --json`, the same document as REST `/jobs`.
     JobsJson,
-    /// `sinfo --json` (22.05) or REST `/nodes`.
+    /// REST `/nodes`; also `sinfo --json` of 22.05 and `scontrol show node
+    /// --json` of 23.02+.
     NodesJson,
 }
 
@@ -97,6 +104,11 @@ impl Form {
         Form::JobsJson,
         Form::NodesJson,
     ];
+
+    /// Whether the form's bytes depend on the Slurm version.
+    pub fn versioned(self) -> bool {
+        matches!(self, Form::JobsJson | Form::NodesJson)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -117,7 +129,7 @@ impl Form {
             Form::PartitionsText => "scontrol-show-partition.txt",
             Form::SdiagText => "sdiag.txt",
             Form::JobsJson => "squeue.json",
-            Form::NodesJson => "sinfo.json",
+            Form::NodesJson => "nodes.json",
         }
     }
 }
@@ -140,13 +152,19 @@ impl Cluster {
     }
 }
 
-/// The Slurm versions the generator writes, oldest first.
+/// The Slurm versions the generator writes, oldest first: all, or those of
+/// `SLURM_BENCH_VERSIONS`; under `cargo test`, the oldest and the newest.
 pub fn versions() -> Vec<&'static str> {
-    let all = ["22.05"];
+    let all = gen::Version::ALL.map(gen::Version::name);
     match std::env::var("SLURM_BENCH_VERSIONS") {
         Ok(list) => all
             .into_iter()
             .filter(|v| list.split(',').any(|w| w.trim() == *v))
+            .collect(),
+        Err(_) if !measuring() => [all.first(), all.last()]
+            .into_iter()
+            .flatten()
+            .copied()
             .collect(),
         Err(_) => all.to_vec(),
     }
@@ -209,7 +227,7 @@ const WANTED: &[&str] = &[
     "scontrol-show-partition.txt",
     "sdiag.txt",
     "squeue.json",
-    "sinfo.json",
+    "nodes.json",
     "scontrol-ping.txt",
     "scontrol-show-config.txt",
     "scontrol-show-license.txt",
