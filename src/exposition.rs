@@ -210,37 +210,50 @@ pub fn encode(families: &[Family], format: Format, out: &mut String) {
         if family.samples.is_empty() {
             continue;
         }
-        let type_name = match family.kind {
-            MetricType::Gauge => "gauge",
-            MetricType::Counter => "counter",
-            MetricType::Histogram => "histogram",
-        };
-        let header_name = match (format, family.kind) {
-            (Format::Text, MetricType::Counter) => format!("{}_total", family.name),
-            _ => family.name.clone(),
-        };
-        let _ = writeln!(out, "# HELP {} {}", header_name, escape_help(&family.help));
-        let _ = writeln!(out, "# TYPE {} {}", header_name, type_name);
-        for sample in &family.samples {
-            out.push_str(&family.name);
-            out.push_str(sample.suffix);
-            if !sample.labels.is_empty() {
-                out.push('{');
-                for (i, (k, v)) in sample.labels.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(k);
-                    out.push_str("=\"");
-                    escape_label_into(v, out);
-                    out.push('"');
+        encode_header(family, format, out);
+        encode_samples(family, out);
+    }
+}
+
+/// Appends the `# HELP` and `# TYPE` lines of `family`. They are the only lines
+/// that differ between the formats: a text 0.0.4 counter is named with `_total`,
+/// an OpenMetrics one without.
+pub fn encode_header(family: &Family, format: Format, out: &mut String) {
+    let type_name = match family.kind {
+        MetricType::Gauge => "gauge",
+        MetricType::Counter => "counter",
+        MetricType::Histogram => "histogram",
+    };
+    let total = match (format, family.kind) {
+        (Format::Text, MetricType::Counter) => "_total",
+        _ => "",
+    };
+    let name = &family.name;
+    let _ = writeln!(out, "# HELP {name}{total} {}", escape_help(&family.help));
+    let _ = writeln!(out, "# TYPE {name}{total} {type_name}");
+}
+
+/// Appends the sample lines of `family`, the same in both formats.
+pub fn encode_samples(family: &Family, out: &mut String) {
+    for sample in &family.samples {
+        out.push_str(&family.name);
+        out.push_str(sample.suffix);
+        if !sample.labels.is_empty() {
+            out.push('{');
+            for (i, (k, v)) in sample.labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
                 }
-                out.push('}');
+                out.push_str(k);
+                out.push_str("=\"");
+                escape_label_into(v, out);
+                out.push('"');
             }
-            out.push(' ');
-            out.push_str(&format_value(sample.value));
-            out.push('\n');
+            out.push('}');
         }
+        out.push(' ');
+        write_value(sample.value, out);
+        out.push('\n');
     }
 }
 
@@ -265,14 +278,21 @@ fn escape_label_into(value: &str, out: &mut String) {
 /// Formats a sample value: integers without a fraction, special values as
 /// Prometheus spells them.
 pub fn format_value(v: f64) -> String {
+    let mut s = String::new();
+    write_value(v, &mut s);
+    s
+}
+
+/// Appends `v` as [`format_value`] spells it, without an intermediate String.
+pub fn write_value(v: f64, out: &mut String) {
     if v.is_nan() {
-        "NaN".to_string()
+        out.push_str("NaN");
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
+        let _ = write!(out, "{}", v as i64);
     } else {
-        format!("{}", v)
+        let _ = write!(out, "{v}");
     }
 }
 

@@ -16,6 +16,7 @@ pub mod encoded;
 pub mod engine;
 pub mod exposition;
 pub mod http;
+pub mod malloc;
 pub mod model;
 pub mod process_metrics;
 pub mod reload;

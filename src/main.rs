@@ -8,6 +8,7 @@ use slurm_exporter::config::{Config, RawConfig};
 use slurm_exporter::reload::Loader;
 
 fn main() -> ExitCode {
+    slurm_exporter::malloc::tune();
     let invocation = match cli::parse(std::env::args_os()) {
         Ok(inv) => inv,
         Err(e) => {

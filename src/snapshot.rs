@@ -44,42 +44,51 @@ pub struct Snapshot {
     pub collectors: Vec<CollectorStatus>,
 }
 
-/// A piece of the exposition in one format: plain, and as raw DEFLATE ended by a
-/// sync flush (byte-aligned, not final), so pieces compressed separately can be
-/// concatenated into one gzip member, followed by a per-request tail.
+/// A piece of the exposition in one format: plain (chunks sent in order, usually
+/// slices of one collector's encoding), and as raw DEFLATE ended by a sync flush
+/// (byte-aligned, not final), so pieces compressed separately can be concatenated
+/// into one gzip member, followed by a per-request tail.
 #[derive(Debug, Clone)]
 pub struct Part {
-    plain: Bytes,
+    plain: Vec<Bytes>,
+    len: usize,
     deflate: Bytes,
     crc: crc32fast::Hasher,
 }
 
 impl Part {
     pub fn new(plain: impl Into<Bytes>) -> Part {
-        let plain: Bytes = plain.into();
+        Part::from_chunks(vec![plain.into()])
+    }
+
+    pub fn from_chunks(plain: Vec<Bytes>) -> Part {
+        let len = plain.iter().map(Bytes::len).sum();
         let mut crc = crc32fast::Hasher::new();
-        crc.update(&plain);
-        let mut encoder = DeflateEncoder::new(
-            Vec::with_capacity(plain.len() / 8 + 64),
-            Compression::new(3),
-        );
-        // Writing to a Vec cannot fail; flush() ends the data with a sync flush.
-        let _ = encoder.write_all(&plain);
+        let mut encoder =
+            DeflateEncoder::new(Vec::with_capacity(len / 8 + 64), Compression::new(3));
+        for chunk in &plain {
+            crc.update(chunk);
+            // Writing to a Vec cannot fail.
+            let _ = encoder.write_all(chunk);
+        }
+        // flush() ends the data with a sync flush.
         let _ = encoder.flush();
-        let deflate = Bytes::from(std::mem::take(encoder.get_mut()));
+        let mut deflate = std::mem::take(encoder.get_mut());
+        deflate.shrink_to_fit();
         Part {
             plain,
-            deflate,
+            len,
+            deflate: Bytes::from(deflate),
             crc,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.plain.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.plain.is_empty()
+        self.len == 0
     }
 }
 
@@ -143,9 +152,9 @@ impl Snapshot {
             Format::Text => &self.text,
             Format::OpenMetrics => &self.openmetrics,
         };
-        let mut chunks = Vec::with_capacity(parts.len() + 3);
+        let mut chunks = Vec::with_capacity(parts.iter().map(|p| p.plain.len()).sum::<usize>() + 3);
         if !gzipped {
-            chunks.extend(parts.iter().map(|p| p.plain.clone()));
+            chunks.extend(parts.iter().flat_map(|p| p.plain.iter().cloned()));
             chunks.push(tail.plain.clone());
             return chunks;
         }
@@ -155,7 +164,7 @@ impl Snapshot {
         for p in parts {
             chunks.push(p.deflate.clone());
             crc.combine(&p.crc);
-            length += p.plain.len() as u64;
+            length += p.len as u64;
         }
         chunks.push(tail.deflate_final.clone());
         crc.combine(&tail.crc);

@@ -263,12 +263,21 @@ impl ClusterRun {
         let ctx = Context::new(self.label(), unix_now() as i64).with_caps(self.caps.clone());
         self.stats.jwt_expiry = self.source.jwt_expiry();
         let mut ran = Vec::new();
-        for def in collectors {
+        let order = run_order(collectors);
+        for (i, def) in order.iter().enumerate() {
             // A collector whose data was not read this time keeps its series as they
             // are (fresh, not stale: they are as new as their interval allows).
             if def.needs.iter().any(|k| due.contains(k)) {
                 self.run_collector(def, &data, &errors, &durations, &ctx);
                 ran.push(def.name);
+            }
+            for kind in def.needs {
+                if !order[i + 1..]
+                    .iter()
+                    .any(|later| later.needs.contains(kind))
+                {
+                    data.release(*kind);
+                }
             }
         }
         self.stats.add_dropped(ctx.take_folded());
@@ -305,7 +314,9 @@ impl ClusterRun {
                 interval: Duration::ZERO,
             });
         if failures.is_empty() && def.needs.iter().all(|k| data.has(*k)) {
-            let segment = Segment::encode(&render::collect(def, &mut self.states, data, ctx));
+            let size_hint = self.segments.get(def.name).map_or(0, |s| s.encoded.len());
+            let families = render::collect(def, &mut self.states, data, ctx);
+            let segment = Segment::encode(families, size_hint);
             self.segments.insert(def.name, segment);
             let now = unix_now();
             stats.up = true;
@@ -334,9 +345,45 @@ impl ClusterRun {
     }
 }
 
+/// The order collectors run in (their output keeps the configured order): those
+/// reading the job list first, so it is freed before the per-node families, the
+/// other large allocation of a collection, are built.
+fn run_order(collectors: &[&'static CollectorDef]) -> Vec<&'static CollectorDef> {
+    let mut order = collectors.to_vec();
+    order.sort_by_key(|c| !c.needs.contains(&DataKind::Jobs));
+    order
+}
+
 /// What one cluster's fetch brought back.
 pub struct Fetches {
     started: Instant,
     due: BTreeSet<DataKind>,
     results: Vec<(DataKind, Result<Fetched, SourceError>, Duration)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectors::ALL;
+
+    #[test]
+    fn job_readers_run_first_and_the_rest_keep_their_order() {
+        let defs: Vec<&'static CollectorDef> = ALL.iter().collect();
+        let order = run_order(&defs);
+        let first_other = order
+            .iter()
+            .position(|c| !c.needs.contains(&DataKind::Jobs))
+            .unwrap_or(order.len());
+        assert!(order[first_other..]
+            .iter()
+            .all(|c| !c.needs.contains(&DataKind::Jobs)));
+        assert!(first_other > 0, "no collector reads jobs");
+        let others: Vec<&str> = order[first_other..].iter().map(|c| c.name).collect();
+        let expected: Vec<&str> = defs
+            .iter()
+            .filter(|c| !c.needs.contains(&DataKind::Jobs))
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(others, expected);
+    }
 }

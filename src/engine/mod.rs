@@ -264,6 +264,7 @@ impl Engine {
             self.merged.remove(name);
         }
         self.publish(cycle_started);
+        crate::malloc::release_free_memory();
     }
 
     /// Merges a collector's output over the clusters.
@@ -308,7 +309,7 @@ impl Engine {
                     .filter_map(|c| r.status.get(c.name).cloned())
             })
             .collect();
-        let snapshot = render::assemble(&merged, &own, unix_now(), collectors);
+        let snapshot = render::assemble(&merged, own, unix_now(), collectors);
         let total = snapshot.series;
         let over = total as u64 > self.stats.series_limit;
         if over && !self.over_series_limit {

@@ -1,5 +1,5 @@
 //! The CPU side of a collection, without a source: collectors turn the model into
-//! families, each collector's families are encoded in both formats, the outputs of
+//! families, each collector's families are encoded once (serving both formats), the outputs of
 //! the clusters are merged and compressed, and the parts become a snapshot.
 //!
 //! The engine calls these steps one by one (it keeps stale outputs and merges
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::collectors::{Collect, CollectorDef, CollectorState, Context};
 use crate::encoded::{self, Encoded};
-use crate::exposition::{encode, Family, Format};
+use crate::exposition::{Family, Format};
 use crate::model::SlurmData;
 use crate::self_metrics::{ClusterStats, CollectionStats};
 use crate::snapshot::{CollectorStatus, Part, Snapshot};
@@ -36,19 +36,20 @@ pub fn collect(
     }
 }
 
-/// One collector's output for one cluster, encoded in both formats.
+/// One collector's output for one cluster, encoded once for both formats.
 pub struct Segment {
-    pub text: Encoded,
-    pub openmetrics: Encoded,
+    pub encoded: Encoded,
     pub series: usize,
 }
 
 impl Segment {
-    pub fn encode(families: &[Family]) -> Segment {
+    /// Encodes `families` (consumed: each is dropped once written); `size_hint`
+    /// is the expected size, the previous encoding's.
+    pub fn encode(families: Vec<Family>, size_hint: usize) -> Segment {
+        let series = families.iter().map(|f| f.series()).sum();
         Segment {
-            text: Encoded::new(families, Format::Text),
-            openmetrics: Encoded::new(families, Format::OpenMetrics),
-            series: families.iter().map(|f| f.series()).sum(),
+            encoded: Encoded::new(families, size_hint),
+            series,
         }
     }
 }
@@ -67,11 +68,10 @@ impl Merged {
         if segments.is_empty() {
             return None;
         }
-        let text: Vec<&Encoded> = segments.iter().map(|s| &s.text).collect();
-        let openmetrics: Vec<&Encoded> = segments.iter().map(|s| &s.openmetrics).collect();
+        let encodings: Vec<&Encoded> = segments.iter().map(|s| &s.encoded).collect();
         Some(Merged {
-            text: Part::new(encoded::merge(&text)),
-            openmetrics: Part::new(encoded::merge(&openmetrics)),
+            text: Part::from_chunks(encoded::merge(&encodings, Format::Text)),
+            openmetrics: Part::from_chunks(encoded::merge(&encodings, Format::OpenMetrics)),
             series: segments.iter().map(|s| s.series).sum(),
         })
     }
@@ -81,7 +81,7 @@ impl Merged {
 /// by the exporter's own families.
 pub fn assemble(
     merged: &[&Merged],
-    own: &[Family],
+    own: Vec<Family>,
     created_unix: f64,
     collectors: Vec<CollectorStatus>,
 ) -> Snapshot {
@@ -94,11 +94,9 @@ pub fn assemble(
         series += m.series;
     }
     let own_series: usize = own.iter().map(|f| f.series()).sum();
-    let (mut own_text, mut own_openmetrics) = (String::new(), String::new());
-    encode(own, Format::Text, &mut own_text);
-    encode(own, Format::OpenMetrics, &mut own_openmetrics);
-    text.push(Part::new(own_text));
-    openmetrics.push(Part::new(own_openmetrics));
+    let own = Encoded::new(own, 0);
+    text.push(Part::from_chunks(own.chunks(Format::Text)));
+    openmetrics.push(Part::from_chunks(own.chunks(Format::OpenMetrics)));
     Snapshot::new(
         text,
         openmetrics,
@@ -122,7 +120,7 @@ pub fn one_cluster(
         .iter()
         .filter(|def| def.needs.iter().all(|k| data.has(*k)))
         .filter_map(|def| {
-            let segment = Segment::encode(&collect(def, states, data, ctx));
+            let segment = Segment::encode(collect(def, states, data, ctx), 0);
             Merged::of(&[&segment])
         })
         .collect();
@@ -131,7 +129,7 @@ pub fn one_cluster(
     let cluster_stats = ClusterStats::default();
     let own =
         CollectionStats::default().families(series, &[(ctx.cluster.as_str(), &cluster_stats)]);
-    assemble(&merged, &own, ctx.now as f64, Vec::new())
+    assemble(&merged, own, ctx.now as f64, Vec::new())
 }
 
 #[cfg(test)]

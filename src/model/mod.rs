@@ -194,6 +194,25 @@ impl SlurmData {
         }
     }
 
+    /// Drops this collection's data of one kind (when no collector still needs it).
+    pub fn release(&mut self, kind: DataKind) {
+        match kind {
+            DataKind::Nodes => self.nodes = None,
+            DataKind::Partitions => self.partitions = None,
+            DataKind::Jobs => self.jobs = None,
+            DataKind::Diag => self.diag = None,
+            DataKind::Controllers => self.controllers = None,
+            DataKind::Licenses => self.licenses = None,
+            DataKind::Reservations => self.reservations = None,
+            DataKind::Shares => self.shares = None,
+            DataKind::Qos => self.qos = None,
+            DataKind::QosUsage => self.qos_usage = None,
+            DataKind::Associations => self.associations = None,
+            DataKind::Accounting => self.accounting = None,
+            DataKind::Dbd => self.dbd = None,
+        }
+    }
+
     /// Copies (shares) `from`'s data of one kind into `self`.
     pub fn copy_kind(&mut self, from: &SlurmData, kind: DataKind) {
         match kind {
