@@ -20,7 +20,7 @@ shift || true
 all=(json_nodes json_jobs json_partitions json_diag json_ping
      text_squeue text_scontrol_nodes text_scontrol_partitions text_sdiag text_ping text_config
      json_licenses json_reservations text_licenses text_reservations hostlist
-     text_sacct json_acct_jobs
+     text_sacct text_sacct_memory json_acct_jobs
      config_yaml web_config accept_header basic_auth)
 targets=("${@:-${all[@]}}")
 fixtures=../tests/fixtures/slurm-22.05
@@ -45,6 +45,7 @@ seeds_for() {
         text_licenses) echo "$fixtures/scontrol-show-license.txt|scontrol*licen*" ;;
         text_reservations) echo "$fixtures/scontrol-show-reservation.txt|scontrol*reserv*" ;;
         text_sacct) echo "$fixtures/sacct.txt|" ;;
+        text_sacct_memory) echo "$fixtures/sacct-memory.txt|" ;;
         json_acct_jobs) echo "$fixtures/rest-dbv0.0.38-jobs*.json|slurmdb_jobs__*.json" ;;
         web_config) echo "../deploy/web-config/*.yml|" ;;
         *) echo "|" ;;

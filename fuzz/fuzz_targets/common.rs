@@ -10,10 +10,7 @@ use slurm_exporter::model::{ControllerData, SlurmData};
 
 /// Runs every collector whose data is present and encodes its families.
 pub fn collect_all(data: &SlurmData) {
-    let ctx = Context {
-        cluster: "fuzz".into(),
-        now: 1_700_000_000,
-    };
+    let ctx = Context::new("fuzz", 1_700_000_000);
     for collector in collectors::ALL {
         if collector.needs.iter().all(|kind| data.has(*kind)) {
             let families = collector.collect_once(data, &ctx);
