@@ -4,7 +4,8 @@
 //! The newest API version the server offers is detected on first use and again when
 //! the server answers 404 for it (an upgrade removed it). `/jobs` is Slurm's most
 //! expensive query, so it is asked with `update_time` and the previous jobs are
-//! reused when nothing changed. Bodies are parsed as a stream on a blocking thread.
+//! reused when nothing changed (22.05: 304 Not Modified; 23.02+: an empty list with
+//! the warning "No job changes since update_time"). Bodies are parsed as a stream on a blocking thread.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -444,6 +445,9 @@ impl RestSource {
             Answer::VersionGone => Err(version_gone(v)),
             Answer::Ok(resp) => {
                 let r = parse_body(resp, |r| json::parse_jobs(r)).await?;
+                if cache.is_some() && r.jobs_unchanged() {
+                    return cached_jobs(&mut cache);
+                }
                 self.remember_cluster(r.meta.cluster.clone());
                 let update_time = r.last_update.unwrap_or(request_time);
                 *cache = Some(JobsCache {

@@ -43,6 +43,8 @@ pub(super) struct Document<B> {
     pub(super) body: B,
     pub(super) meta: Meta,
     pub(super) last_update: Option<i64>,
+    /// Slurm's `warnings[]` (v0.0.39+), as text.
+    pub(super) warnings: Vec<String>,
 }
 
 /// Reads one whole document from `reader`, streaming.
@@ -70,6 +72,7 @@ pub(super) fn read_document<B: Body>(reader: impl Read) -> Result<Document<B>, P
         body: raw.body,
         meta: raw.meta,
         last_update: raw.last_update,
+        warnings: raw.warnings,
     })
 }
 
@@ -78,6 +81,7 @@ struct RawDocument<B> {
     meta: Meta,
     last_update: Option<i64>,
     errors: Vec<String>,
+    warnings: Vec<String>,
 }
 
 struct DocumentVisitor<B>(PhantomData<B>);
@@ -95,12 +99,14 @@ impl<'de, B: Body> Visitor<'de> for DocumentVisitor<B> {
             meta: Meta::default(),
             last_update: None,
             errors: Vec::new(),
+            warnings: Vec::new(),
         };
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 // Small: kept as a Value to tolerate every layout seen.
                 "meta" => doc.meta = meta_from(&map.next_value::<Value>()?),
                 "errors" => doc.errors = errors_from(map.next_value::<Value>()?),
+                "warnings" => doc.warnings = errors_from(map.next_value::<Value>()?),
                 "last_update" => doc.last_update = map.next_value::<Num>()?.timestamp(),
                 other => {
                     if !doc.body.read(other, &mut map)? {

@@ -436,6 +436,24 @@ mod tests {
     }
 
     #[test]
+    fn no_job_changes_warning_is_unchanged_not_empty() {
+        // slurmrestd 23.02+ (openapi/slurmctld `_op_handler_jobs`) answers
+        // `/jobs?update_time=T` with nothing changed: 200, `jobs: []`, a warning.
+        let unchanged = r#"{"jobs":[],"last_update":{"set":true,"infinite":false,"number":1796000000},
+            "meta":{"slurm":{"release":"25.11.0","cluster":"lab"}},"errors":[],
+            "warnings":[{"description":"No job changes since update_time=1796000000","source":"_op_handler_jobs"}]}"#;
+        let r = parse_jobs(unchanged.as_bytes()).unwrap();
+        assert!(r.data.jobs.is_empty());
+        assert!(r.jobs_unchanged(), "{:?}", r.warnings);
+        // An empty list without that warning is an empty cluster.
+        let empty = r#"{"jobs":[],"errors":[],"warnings":[{"description":"something else"}]}"#;
+        assert!(!parse_jobs(empty.as_bytes()).unwrap().jobs_unchanged());
+        // The warning beside data (it never is, but) keeps the data.
+        let both = r#"{"jobs":[{"job_state":["RUNNING"]}],"warnings":[{"description":"No job changes since update_time=1"}]}"#;
+        assert!(!parse_jobs(both.as_bytes()).unwrap().jobs_unchanged());
+    }
+
+    #[test]
     fn errors_without_data_vs_with_data() {
         // 24.11 via v0.0.40: `jobs: []` plus an error: the error wins.
         if let Some(file) =

@@ -57,13 +57,26 @@ pub struct Meta {
     pub data_version: Option<String>,
 }
 
-/// A parsed response: the data plus its meta block and the `last_update` time
-/// (v0.0.40+) that can be sent back as `update_time`.
+/// A parsed response: the data plus its meta block, the `last_update` time
+/// (v0.0.40+) that can be sent back as `update_time`, and Slurm's warnings.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Response<T> {
     pub data: T,
     pub meta: Meta,
     pub last_update: Option<i64>,
+    pub warnings: Vec<String>,
+}
+
+/// The warning of slurmrestd 23.02+ (data_parser) answering `/jobs?update_time=T`
+/// when no job changed since T: an empty `jobs` list, not an empty cluster.
+/// (22.05 answers 304 Not Modified instead.)
+pub const NO_JOB_CHANGES: &str = "No job changes since update_time";
+
+impl Response<Jobs> {
+    /// Whether this is slurmrestd's "nothing changed" answer to `update_time`.
+    pub fn jobs_unchanged(&self) -> bool {
+        self.data.jobs.is_empty() && self.warnings.iter().any(|w| w.contains(NO_JOB_CHANGES))
+    }
 }
 
 impl<B> Document<B> {
@@ -72,6 +85,7 @@ impl<B> Document<B> {
             data: data(self.body),
             meta: self.meta,
             last_update: self.last_update,
+            warnings: self.warnings,
         }
     }
 }
@@ -171,6 +185,7 @@ pub fn parse_acct_jobs(reader: impl Read) -> Result<Response<Vec<AcctJob>>, Pars
             data: Vec::new(),
             meta: Meta::default(),
             last_update: None,
+            warnings: Vec::new(),
         }),
         Err(e) => Err(e),
     }
