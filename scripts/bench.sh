@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
 # Scale benchmark: the real exporter (release build) against synthetic clusters served
-# by fake Slurm commands (tests/support/fake-slurm.sh), on 127.0.0.1 only.
-#   scripts/bench.sh            S1 S2 S3
-#   scripts/bench.sh S1         one scale point (CI runs this as a smoke test)
+# by fake Slurm commands (tests/support/fake-slurm.sh) and a fake slurmrestd
+# (examples/fake_slurmrestd), on 127.0.0.1 only.
+#   scripts/bench.sh                         S1 S2 S3, Slurm 22.05
+#   scripts/bench.sh S1                      one scale point (CI runs this as a smoke test)
+#   scripts/bench.sh S2 --slurm-version 25.11   JSON and REST in 25.11's shapes
 # Scale points: S1 = 100 nodes / 1,000 jobs, S2 = 1,000 / 10,000, S3 = 10,000 / 100,000.
-# For each point and source form (cli text = default, cli json = --slurm.cli-json=jobs,nodes)
-# it prints one table row: whole-collection wall time, exporter CPU per collection, peak
-# RSS, series, /metrics size plain and gzip, scrape latency p50/p99 with 1, 10 and 50
-# concurrent scrapers, and Slurm command calls per collection while those scrapers run.
+# For each point and source (cli text = default, cli json = --slurm.cli-json=jobs,nodes,
+# rest = --slurm.source=rest) it prints one table row: whole-collection wall time, exporter
+# CPU per collection, peak RSS, series, /metrics size plain and gzip, scrape latency
+# p50/p99 with 1, 10 and 50 concurrent scrapers, and Slurm calls per collection (commands
+# run, or REST requests) while those scrapers run. The text forms are 22.05's whatever
+# the version, so `cli text` runs only for 22.05. The fake slurmrestd runs with --busy:
+# jobs change between collections, so every collection reads the whole job list (with
+# nothing changed, 22.05 answers 304 and 23.02+ an empty list, and the exporter reuses
+# its previous jobs: cheaper than measured here).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-points=("$@")
+points=()
+version=22.05
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --slurm-version) version=${2:?--slurm-version needs a value}; shift 2 ;;
+        *) points+=("$1"); shift ;;
+    esac
+done
 [[ ${#points[@]} -gt 0 ]] || points=(S1 S2 S3)
-cargo build --release --quiet --bin slurm-exporter --example synth --example scrape
+cargo build --release --quiet --bin slurm-exporter --example synth --example scrape --example fake_slurmrestd
 bin=${CARGO_TARGET_DIR:-target}/release
 work=${CARGO_TARGET_DIR:-target}/bench
 mkdir -p "$work"
@@ -28,27 +42,55 @@ size_of() {
     esac
 }
 
+# Slurm calls so far: commands run (fake-slurm.sh logs each), or REST requests.
+slurm_calls() {
+    if [[ $source == rest ]]; then
+        curl -s "http://$rest_addr/fake/stats" | awk '{ n += $1 } END { print n + 0 }'
+    else
+        wc -l <"$fake/calls"
+    fi
+}
+
 metric() { # metric FILE NAME [LABEL-FILTER]
     awk -v n="$2" -v f="${3:-}" '$1 ~ "^"n"({|$)" && index($1, f) { print $2; exit }' "$1"
 }
 
+echo "Slurm $version (JSON and REST shapes)"
 printf '| point | source | collection wall s | exporter CPU s/collection | peak RSS MiB | series | /metrics KiB | gzip KiB | p50/p99 ms ×1 | p50/p99 ms ×10 | p50/p99 ms ×50 | Slurm calls/collection |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for point in "${points[@]}"; do
     read -r nodes jobs < <(size_of "$point")
-    data="$work/synth-$point"
+    data="$work/synth-$point-$version"
     if [[ "$(cat "$data/.complete" 2>/dev/null)" != 5 ]]; then
-        "$bin/examples/synth" --nodes "$nodes" --jobs "$jobs" --seed 1 --out "$data" --json 2>/dev/null
+        "$bin/examples/synth" --nodes "$nodes" --jobs "$jobs" --seed 1 --out "$data" --json \
+            --slurm-version "$version" 2>/dev/null
     fi
-    for source in text json; do
+    sources=(json rest)
+    [[ $version == 22.05 ]] && sources=(text json rest)
+    for source in "${sources[@]}"; do
         fake=$(mktemp -d)
         for c in squeue scontrol sdiag sinfo sacctmgr; do ln -s "$PWD/tests/support/fake-slurm.sh" "$fake/$c"; done
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
         extra=()
-        [[ $source == json ]] && extra+=("--slurm.cli-json=jobs,nodes")
+        rest_pid=
+        case $source in
+            json) extra+=("--slurm.cli-json=jobs,nodes") ;;
+            rest)
+                # Stops by itself after --max-seconds even if this script is killed.
+                "$bin/examples/fake_slurmrestd" --dir "$data" --port 0 --max-seconds 1800 --busy \
+                    >"$fake/rest.out" 2>"$fake/rest.log" &
+                rest_pid=$!
+                for _ in $(seq 1 100); do grep -q '^listening' "$fake/rest.out" && break; sleep 0.05; done
+                rest_addr=$(awk '/^listening/ { print $2 }' "$fake/rest.out")
+                extra+=("--slurm.source=rest" "--slurm.rest-url=http://$rest_addr")
+                ;;
+        esac
         # Benchmark scrapers all come from 127.0.0.1: switch the per-client limit off.
         "$bin/slurm-exporter" --help | grep -q -- '--web.rate-limit' && extra+=("--web.rate-limit=0")
+        # A JWT the exporter accepts (header.payload.signature, exp in 2100); the fake
+        # slurmrestd only checks that the headers are there.
         FAKE_SLURM_STATE=$fake FAKE_SLURM_FIXTURES=$(realpath "$data") \
+            SLURM_JWT="eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDAsInN1biI6InJvb3QifQ.c2ln" \
             "$bin/slurm-exporter" --web.listen-address="127.0.0.1:$port" --slurm.bin-dir="$fake" \
             --collection.interval=10s --collection.timeout=9s "${extra[@]}" \
             2>"$fake/log" &
@@ -66,9 +108,10 @@ for point in "${points[@]}"; do
             grep '^slurm_exporter_collector_up' "$fake/m" >&2
             tail -3 "$fake/log" >&2
             kill "$pid"
+            [[ -n $rest_pid ]] && kill "$rest_pid"
             exit 1
         fi
-        calls0=$(wc -l <"$fake/calls")
+        calls0=$(slurm_calls)
         lat=()
         for conc in 1 10 50; do
             line=$("$bin/examples/scrape" --port "$port" --concurrency "$conc" --requests $((conc * 40)) --gzip)
@@ -86,17 +129,19 @@ for point in "${points[@]}"; do
             sleep 0.1
         done
         c2=$(metric "$fake/m2" process_cpu_seconds_total)
-        calls2=$(wc -l <"$fake/calls")
+        calls2=$(slurm_calls)
         wall=$(metric "$fake/m2" slurm_exporter_last_collection_duration_seconds)
         series=$(metric "$fake/m2" slurm_exporter_snapshot_series)
         rss=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")
         plain=$(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/metrics")
         gz=$(curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port/metrics")
         kill "$pid"; wait "$pid" 2>/dev/null || true
+        if [[ -n $rest_pid ]]; then kill "$rest_pid"; wait "$rest_pid" 2>/dev/null || true; fi
         cpu=$(awk -v a="$c1" -v b="$c2" -v n="$((n2 - n1))" 'BEGIN { printf "%.3f", (b - a) / (n > 0 ? n : 1) }')
         per=$(awk -v a="$calls0" -v b="$calls2" -v n="$((n2 - n0))" 'BEGIN { printf "%.1f", (b - a) / (n > 0 ? n : 1) }')
-        printf '| %s | cli %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-            "$point" "$source" "$wall" "$cpu" "$rss" "$series" "$((plain / 1024))" "$((gz / 1024))" \
+        label="cli $source"; [[ $source == rest ]] && label=rest
+        printf '| %s | %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+            "$point" "$label" "$wall" "$cpu" "$rss" "$series" "$((plain / 1024))" "$((gz / 1024))" \
             "${lat[0]}" "${lat[1]}" "${lat[2]}" "$per"
         rm -rf "$fake"
     done
