@@ -747,8 +747,8 @@ fn write_rest_manifest(cluster: &Cluster, w: &mut dyn Write) -> io::Result<()> {
 /// What the generated cluster holds, as the exporter should count it.
 #[derive(Debug, Default, PartialEq)]
 pub struct Totals {
-    /// Nodes by base state, lower case (`mixed`), as `slurm_nodes` labels them.
-    pub nodes_by_state: std::collections::BTreeMap<String, u64>,
+    /// Nodes by state as generated (`IDLE+DRAIN`).
+    pub nodes_by_state: std::collections::BTreeMap<&'static str, u64>,
     /// Jobs (array tasks counted one by one) by state, lower case.
     pub jobs_by_state: std::collections::BTreeMap<String, u64>,
     pub cpus_total: u64,
@@ -759,10 +759,7 @@ impl Cluster {
     pub fn totals(&self) -> Totals {
         let mut t = Totals::default();
         for n in &self.nodes {
-            let base = n.state.split('+').next().unwrap_or_default();
-            *t.nodes_by_state
-                .entry(base.to_ascii_lowercase())
-                .or_default() += 1;
+            *t.nodes_by_state.entry(n.state).or_default() += 1;
             t.cpus_total += CPUS;
             t.cpus_allocated += n.alloc;
         }
