@@ -116,7 +116,18 @@ impl JobState {
     /// Parses one Slurm state name (`RUNNING`, `NODE_FAIL`, `CANCELLED by 0` is
     /// handled by the caller). Unknown names become `Other`.
     pub fn from_name(name: &str) -> JobState {
-        match name.trim().to_ascii_uppercase().as_str() {
+        let name = name.trim();
+        match JobState::from_upper(name) {
+            JobState::Other if name.bytes().any(|b| b.is_ascii_lowercase()) => {
+                JobState::from_upper(&name.to_ascii_uppercase())
+            }
+            state => state,
+        }
+    }
+
+    /// [`JobState::from_name`] for a name as Slurm prints it (upper case).
+    fn from_upper(name: &str) -> JobState {
+        match name {
             "PENDING" | "PD" => JobState::Pending,
             "RUNNING" | "R" => JobState::Running,
             "SUSPENDED" | "S" => JobState::Suspended,

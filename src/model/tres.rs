@@ -55,6 +55,9 @@ pub fn size_bytes(value: &str, unit: u64) -> Option<u64> {
 /// `gres/gpu=N` of a TRES string (the untyped total; the typed entries summed when
 /// only they are listed). `None` when the string tracks no GPU.
 pub fn tres_gpus(tres: &str) -> Option<u64> {
+    if !tres.contains("gpu") {
+        return None; // the common case, without parsing
+    }
     let gpus: Vec<_> = super::gres::parse_tres_gres(tres)
         .into_iter()
         .filter(|g| g.name == "gpu")
@@ -68,6 +71,9 @@ pub fn tres_gpus(tres: &str) -> Option<u64> {
 /// GPUs in one request string (`gres:gpu:2`, `gres/gpu:a100:1,gres/gpu:h100:1`,
 /// `gpu:2`); `None` when it names no GPU.
 pub fn requested_gpus(request: &str) -> Option<u64> {
+    if !request.contains("gpu") {
+        return None; // `N/A` and non-GPU requests, without parsing
+    }
     let stripped: Vec<&str> = request
         .split(',')
         .map(|item| {

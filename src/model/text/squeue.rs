@@ -34,9 +34,14 @@ pub fn parse_squeue(reader: impl BufRead) -> Result<Jobs, ParseError> {
         if line.trim().is_empty() {
             continue;
         }
-        let f: Vec<&str> = line.splitn(FIELDS, '|').collect();
-        let [id, state, partition, cpus, nodes, submit, start, user, account, tasks, tres, per_job, per_node, per_task, per_socket, reason] =
-            f[..]
+        let mut f = [""; FIELDS];
+        let mut found = 0;
+        for (slot, value) in f.iter_mut().zip(line.splitn(FIELDS, '|')) {
+            *slot = value;
+            found += 1;
+        }
+        let (FIELDS, [id, state, partition, cpus, nodes, submit, start, user, account, tasks, tres, per_job, per_node, per_task, per_socket, reason]) =
+            (found, f)
         else {
             return Err(ParseError::Text {
                 line: number,
