@@ -75,14 +75,17 @@ async fn worker(
         if !resp.status().is_success() {
             return Err(format!("status {}", resp.status()));
         }
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
+        // Read to the last byte without gathering the body: a latency benchmark
+        // should not time the client copying half a megabyte per response.
+        let mut body = resp.into_body();
+        let mut received = 0;
+        while let Some(frame) = body.frame().await {
+            if let Some(data) = frame.map_err(|e| e.to_string())?.data_ref() {
+                received += data.len();
+            }
+        }
         latencies.push(started.elapsed());
-        bytes = body.len();
+        bytes = received;
     }
     Ok((latencies, bytes))
 }

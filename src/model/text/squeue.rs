@@ -40,8 +40,10 @@ pub fn parse_squeue(reader: impl BufRead) -> Result<Jobs, ParseError> {
             *slot = value;
             found += 1;
         }
-        let (FIELDS, [id, state, partition, cpus, nodes, submit, start, user, account, tasks, tres, per_job, per_node, per_task, per_socket, reason]) =
-            (found, f)
+        let (
+            FIELDS,
+            [id, state, partition, cpus, nodes, submit, start, user, account, tasks, tres, per_job, per_node, per_task, per_socket, reason],
+        ) = (found, f)
         else {
             return Err(ParseError::Text {
                 line: number,
