@@ -155,12 +155,21 @@ fn failing_squeue(mode: &str, reason: &str) {
     assert!(body.contains("jobs"), "{body}");
     assert!(exporter.get("/health").0 == 200);
 
+    // Let the same failure repeat, to check it is logged at warning level once.
+    exporter.wait_for("a second failure", Duration::from_secs(10), |m| {
+        value(m, "slurm_exporter_collection_errors_total", &labels).unwrap_or(0.0) >= 2.0
+    });
     let logs = exporter.logs();
     let line = logs
         .lines()
         .find(|l| l.contains("query=jobs") && l.contains(&format!("reason={reason}")))
         .unwrap_or_else(|| panic!("no log line for the failure:\n{logs}"));
     assert!(line.contains("level=warn"), "{line}");
+    let warnings = logs
+        .lines()
+        .filter(|l| l.contains("query=jobs") && l.contains("level=warn"))
+        .count();
+    assert_eq!(warnings, 1, "the same failure warned again:\n{logs}");
 
     // Recovery by itself once squeue behaves again.
     if mode == "missing" {
@@ -174,6 +183,12 @@ fn failing_squeue(mode: &str, reason: &str) {
         jobs_up(m) == Some(1.0)
     });
     assert_eq!(exporter.get("/ready").0, 200);
+    let logs = exporter.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("query=jobs") && l.contains("succeeded again")),
+        "no recovery line:\n{logs}"
+    );
 }
 
 #[test]

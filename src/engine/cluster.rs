@@ -41,6 +41,9 @@ pub struct ClusterRun {
     /// State of the stateful collectors, from their first collection until they
     /// are switched off.
     states: States,
+    /// The error last logged per kind of data, so a query failing the same way
+    /// every interval is logged at warning level once, not every time.
+    logged_errors: BTreeMap<DataKind, String>,
 }
 
 /// The accounting watermark's start (look-back) and catch-up bound (`accounting.*`).
@@ -76,6 +79,7 @@ impl ClusterRun {
             stats: ClusterStats::default(),
             caps: Arc::default(),
             states: BTreeMap::new(),
+            logged_errors: BTreeMap::new(),
         })
     }
 
@@ -223,6 +227,13 @@ impl ClusterRun {
             self.attempts.insert(kind, (started, result.is_ok()));
             match result {
                 Ok(fetched) => {
+                    if self.logged_errors.remove(&kind).is_some() {
+                        tracing::info!(
+                            cluster = self.label(),
+                            query = kind.as_str(),
+                            "Slurm query succeeded again"
+                        );
+                    }
                     store(&mut data, fetched);
                     if kind.tier() != Tier::Fast {
                         self.slow_data.copy_kind(&data, kind);
@@ -237,15 +248,24 @@ impl ClusterRun {
                         .filter(|c| c.needs.contains(&kind))
                         .map(|c| c.name)
                         .collect();
-                    tracing::warn!(
-                        cluster = self.label(),
-                        query = kind.as_str(),
-                        source = self.source.name(),
-                        reason = e.reason(),
-                        collectors = users.join(",").as_str(),
-                        error = %e,
-                        "Slurm query failed; serving the last good data as stale"
-                    );
+                    let message = e.to_string();
+                    let repeated = self.logged_errors.get(&kind) == Some(&message);
+                    let users = users.join(",");
+                    let (cluster, source) = (self.label(), self.source.name());
+                    if repeated {
+                        tracing::debug!(
+                            cluster, query = kind.as_str(), source, reason = e.reason(),
+                            collectors = users.as_str(), error = message.as_str(),
+                            "Slurm query failed again the same way; serving the last good data as stale"
+                        );
+                    } else {
+                        tracing::warn!(
+                            cluster, query = kind.as_str(), source, reason = e.reason(),
+                            collectors = users.as_str(), error = message.as_str(),
+                            "Slurm query failed; serving the last good data as stale (the same error again is logged at debug level)"
+                        );
+                        self.logged_errors.insert(kind, message);
+                    }
                     errors.insert(kind, e);
                 }
             }
