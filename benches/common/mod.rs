@@ -3,7 +3,7 @@
 //! and criterion settings that keep a run short.
 //!
 //! Which points run: under `cargo bench`, S1 and S2, plus S3 with
-//! `SLURM_BENCH_S3=1` (0.26 to 1.2 GB of input per version); under `cargo test`
+//! `SLURM_BENCH_S3=1` (0.27 to 0.95 GB of input per version); under `cargo test`
 //! (criterion's test mode, each case once), S1 only, of the oldest and the
 //! newest Slurm version. `SLURM_BENCH_VERSIONS=22.05,25.11` chooses the versions.
 //!
