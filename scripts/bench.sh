@@ -5,6 +5,7 @@
 #   scripts/bench.sh                         S1 S2 S3, Slurm 22.05
 #   scripts/bench.sh S1                      one scale point (CI runs this as a smoke test)
 #   scripts/bench.sh S2 --slurm-version 25.11   JSON and REST in 25.11's shapes
+#   scripts/bench.sh S3 --source rest        one source (text, json or rest; repeatable)
 # Scale points: S1 = 100 nodes / 1,000 jobs, S2 = 1,000 / 10,000, S3 = 10,000 / 100,000.
 # For each point and source (cli text = default, cli json = --slurm.cli-json=jobs,nodes,
 # rest = --slurm.source=rest) it prints one table row: whole-collection wall time, exporter
@@ -20,10 +21,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 points=()
+only=()
 version=22.05
 while [[ $# -gt 0 ]]; do
     case $1 in
         --slurm-version) version=${2:?--slurm-version needs a value}; shift 2 ;;
+        --source) only+=("${2:?--source needs a value}"); shift 2 ;;
         *) points+=("$1"); shift ;;
     esac
 done
@@ -67,6 +70,7 @@ for point in "${points[@]}"; do
     fi
     sources=(json rest)
     [[ $version == 22.05 ]] && sources=(text json rest)
+    [[ ${#only[@]} -gt 0 ]] && sources=("${only[@]}")
     for source in "${sources[@]}"; do
         fake=$(mktemp -d)
         for c in squeue scontrol sdiag sinfo sacctmgr; do ln -s "$PWD/tests/support/fake-slurm.sh" "$fake/$c"; done
