@@ -58,6 +58,16 @@ metric() { # metric FILE NAME [LABEL-FILTER]
     awk -v n="$2" -v f="${3:-}" '$1 ~ "^"n"({|$)" && index($1, f) { print $2; exit }' "$1"
 }
 
+# A failing row (set -e) must not leave the exporter or the fake slurmrestd running.
+pid=
+rest_pid=
+stop_started() {
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null
+    [[ -n $rest_pid ]] && kill "$rest_pid" 2>/dev/null
+    true
+}
+trap stop_started EXIT
+
 echo "Slurm $version (JSON and REST shapes)"
 printf '| point | source | collection wall s | exporter CPU s/collection | peak RSS MiB | series | /metrics KiB | gzip KiB | p50/p99 ms ×1 | p50/p99 ms ×10 | p50/p99 ms ×50 | Slurm calls/collection |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
@@ -146,7 +156,9 @@ for point in "${points[@]}"; do
         plain=$(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/metrics")
         gz=$(curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port/metrics")
         kill "$pid"; wait "$pid" 2>/dev/null || true
+        pid=
         if [[ -n $rest_pid ]]; then kill "$rest_pid"; wait "$rest_pid" 2>/dev/null || true; fi
+        rest_pid=
         cpu=$(awk -v a="$c1" -v b="$c2" -v n="$((n2 - n1))" 'BEGIN { printf "%.3f", (b - a) / (n > 0 ? n : 1) }')
         per=$(awk -v a="$calls0" -v b="$calls2" -v n="$((n2 - n0))" 'BEGIN { printf "%.1f", (b - a) / (n > 0 ? n : 1) }')
         label="cli $source"; [[ $source == rest ]] && label=rest
