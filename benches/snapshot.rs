@@ -6,10 +6,11 @@
 //! - `snapshot/collect`: the collectors alone (model -> families);
 //! - `snapshot/build`: collectors, both encodings, DEFLATE and assembly: one
 //!   collection's CPU after the data is parsed;
-//! - `collection/cli_text`, `collection/cli_json`: parsing the inputs of one
-//!   collection (the default text forms, or jobs and nodes as JSON, per Slurm
-//!   version) plus `snapshot/build`: the exporter's own CPU per collection
-//!   without the commands' processes and pipes.
+//! - `collection/cli_text`, `collection/cli_json`, `collection/rest`: parsing
+//!   the inputs of one collection (the default text forms; jobs and nodes as
+//!   JSON; every slurmrestd document, per Slurm version) plus `snapshot/build`:
+//!   the exporter's own CPU per collection without the commands' processes,
+//!   pipes or HTTP.
 //!
 //! The text forms are the same for every version, so `snapshot/*` and
 //! `collection/cli_text` run on 22.05's. `cargo bench --bench snapshot` (S1 and S2;
@@ -21,7 +22,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use slurm_exporter::collectors::{self, CollectorDef, Context};
 use slurm_exporter::engine::render::{self, States};
 use slurm_exporter::exposition::Format;
-use slurm_exporter::model::{json, text, ControllerData, DbdStatus, ParseError, SlurmData};
+use slurm_exporter::model::{
+    json, text, ClusterInfo, ControllerData, DbdStatus, ParseError, SlurmData,
+};
 
 mod common;
 use common::{Cluster, Form};
@@ -42,16 +45,22 @@ enum Source {
     /// `--slurm.cli-json=jobs,nodes`: `squeue --json` and the nodes document
     /// (`sinfo --json` of 22.05, `scontrol show node --json` of 23.02+).
     Json,
+    /// `--slurm.source=rest`: every document from slurmrestd, the whole job list
+    /// included (as when jobs changed since the last collection).
+    Rest,
 }
 
 /// One collection's data, parsed from the generated outputs.
 fn parse(cluster: &Cluster, source: Source) -> Result<SlurmData, ParseError> {
+    if let Source::Rest = source {
+        return parse_rest(cluster);
+    }
     let (nodes, jobs) = match source {
         Source::Text => (
             text::parse_scontrol_nodes(input(cluster, Form::NodesText))?,
             text::parse_squeue(input(cluster, Form::SqueueText))?,
         ),
-        Source::Json => (
+        Source::Json | Source::Rest => (
             json::parse_nodes(input(cluster, Form::NodesJson))?.data,
             json::parse_jobs(input(cluster, Form::JobsJson))?.data,
         ),
@@ -73,14 +82,50 @@ fn parse(cluster: &Cluster, source: Source) -> Result<SlurmData, ParseError> {
         controllers: Some(Arc::new(controllers)),
         licenses: Some(Arc::new(licenses)),
         reservations: Some(Arc::new(reservations)),
-        // The slurmdbd probe parses nothing (sacctmgr's output is discarded).
-        dbd: Some(Arc::new(DbdStatus::Probed {
-            up: true,
-            latency_seconds: Some(0.2),
-        })),
+        dbd: Some(Arc::new(DBD_UP)),
         ..SlurmData::default()
     })
 }
+
+/// One collection's data as the REST source reads it.
+fn parse_rest(cluster: &Cluster) -> Result<SlurmData, ParseError> {
+    let ping = json::parse_ping(file(cluster, "ping.json"))?;
+    let controllers = ControllerData {
+        controllers: ping.data,
+        info: ClusterInfo {
+            cluster_name: ping.meta.cluster,
+            version: ping.meta.release,
+        },
+    };
+    Ok(SlurmData {
+        nodes: Some(Arc::new(
+            json::parse_nodes(input(cluster, Form::NodesJson))?.data,
+        )),
+        jobs: Some(Arc::new(
+            json::parse_jobs(input(cluster, Form::JobsJson))?.data,
+        )),
+        partitions: Some(Arc::new(
+            json::parse_partitions(file(cluster, "partitions.json"))?.data,
+        )),
+        diag: Some(Arc::new(json::parse_diag(file(cluster, "diag.json"))?.data)),
+        controllers: Some(Arc::new(controllers)),
+        licenses: Some(Arc::new(
+            json::parse_licenses(file(cluster, "licenses.json"))?.data,
+        )),
+        reservations: Some(Arc::new(
+            json::parse_reservations(file(cluster, "reservations.json"))?.data,
+        )),
+        dbd: Some(Arc::new(DBD_UP)),
+        ..SlurmData::default()
+    })
+}
+
+/// The slurmdbd probe parses nothing (sacctmgr's output and slurmrestd's answer
+/// are only checked for errors).
+const DBD_UP: DbdStatus = DbdStatus::Probed {
+    up: true,
+    latency_seconds: Some(0.2),
+};
 
 fn file<'a>(cluster: &'a Cluster, name: &str) -> &'a [u8] {
     cluster.file(name).unwrap_or_else(|| {
@@ -145,18 +190,20 @@ fn bench_snapshot(c: &mut Criterion) {
             });
             group.finish();
         }
-        if let Err(e) = parse(&cluster, Source::Json) {
-            panic!("{version} {scale}: the generated JSON does not parse: {e}");
+        for (name, source) in [("cli_json", Source::Json), ("rest", Source::Rest)] {
+            if let Err(e) = parse(&cluster, source) {
+                panic!("{name} {version} {scale}: the generated JSON does not parse: {e}");
+            }
+            let mut group = c.benchmark_group(format!("collection/{name}"));
+            common::configure(&mut group);
+            group.bench_function(BenchmarkId::new(version, scale), |b| {
+                common::iter(b, || {
+                    parse(&cluster, source)
+                        .map(|data| render::one_cluster(&collectors, &mut states, &data, &ctx))
+                })
+            });
+            group.finish();
         }
-        let mut group = c.benchmark_group("collection/cli_json");
-        common::configure(&mut group);
-        group.bench_function(BenchmarkId::new(version, scale), |b| {
-            common::iter(b, || {
-                parse(&cluster, Source::Json)
-                    .map(|data| render::one_cluster(&collectors, &mut states, &data, &ctx))
-            })
-        });
-        group.finish();
     }
 }
 

@@ -232,6 +232,11 @@ const WANTED: &[&str] = &[
     "scontrol-show-config.txt",
     "scontrol-show-license.txt",
     "scontrol-show-reservation.txt",
+    "partitions.json",
+    "diag.json",
+    "ping.json",
+    "licenses.json",
+    "reservations.json",
 ];
 
 /// Criterion settings for inputs of up to hundreds of MB: few samples, short
