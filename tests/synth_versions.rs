@@ -101,8 +101,14 @@ fn collections(m: &str) -> f64 {
 
 /// Waits for two collections and checks the totals against the generator's.
 fn check(exporter: &Exporter, cluster: &gen::Cluster, what: &str) {
-    let m = exporter.wait_for("two collections", Duration::from_secs(30), |m| {
-        collections(m) >= 2.0
+    // On a busy machine one collection may time out; the next one is checked.
+    let all_up = |m: &str| {
+        ["nodes", "jobs", "partitions"]
+            .iter()
+            .all(|c| value(m, "slurm_exporter_collector_up", &[("collector", c)]) == Some(1.0))
+    };
+    let m = exporter.wait_for("two collections, all up", Duration::from_secs(40), |m| {
+        collections(m) >= 2.0 && all_up(m)
     });
     for collector in ["nodes", "jobs", "partitions"] {
         assert_eq!(
@@ -168,8 +174,8 @@ fn run(version: gen::Version) {
         &[
             "--slurm.source=rest",
             &format!("--slurm.rest-url=http://127.0.0.1:{port}"),
-            "--collection.interval=1s",
-            "--collection.timeout=1s",
+            "--collection.interval=2s",
+            "--collection.timeout=2s",
         ],
         &[("SLURM_JWT", JWT)],
         data.path().join("exporter-rest.log"),
@@ -196,8 +202,8 @@ fn run(version: gen::Version) {
         &[
             &bin,
             "--slurm.cli-json=jobs,nodes",
-            "--collection.interval=1s",
-            "--collection.timeout=1s",
+            "--collection.interval=2s",
+            "--collection.timeout=2s",
         ],
         &[
             ("FAKE_SLURM_STATE", &state),
