@@ -1,7 +1,14 @@
 //! Scrape-latency benchmark client: C concurrent keep-alive connections send N
 //! requests in total to one URL on 127.0.0.1 and report latency percentiles.
 //!
-//! `cargo run --release --example scrape -- --port 10341 --concurrency 50 --requests 2000 [--gzip] [--path /metrics]`
+//! Two ways to be concurrent:
+//! - back-to-back (default): each connection sends its next request as soon as the
+//!   last one is answered, so C requests are always in flight (a load generator);
+//! - `--together`: the C scrapers send in rounds, all at the same instant, and the
+//!   next round starts when every one was answered (C Prometheus servers whose
+//!   scrapes coincide; the slowest of each burst is the tail).
+//!
+//! `cargo run --release --example scrape -- --port 10341 --concurrency 50 --requests 2000 [--gzip] [--together] [--path /metrics]`
 //! Prints one line: `concurrency=C requests=N ok=… p50_ms=… p90_ms=… p99_ms=… max_ms=… bytes=…`.
 
 use std::time::{Duration, Instant};
@@ -16,6 +23,7 @@ struct Args {
     concurrency: usize,
     requests: usize,
     gzip: bool,
+    together: bool,
     path: String,
 }
 
@@ -25,6 +33,7 @@ fn args() -> Result<Args, String> {
         concurrency: 1,
         requests: 100,
         gzip: false,
+        together: false,
         path: "/metrics".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -42,6 +51,7 @@ fn args() -> Result<Args, String> {
             }
             "--path" => a.path = value()?,
             "--gzip" => a.gzip = true,
+            "--together" => a.together = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -54,6 +64,7 @@ async fn worker(
     path: String,
     gzip: bool,
     n: usize,
+    rounds: Option<std::sync::Arc<tokio::sync::Barrier>>,
 ) -> Result<(Vec<Duration>, usize), String> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -65,6 +76,9 @@ async fn worker(
     let mut latencies = Vec::with_capacity(n);
     let mut bytes = 0;
     for _ in 0..n {
+        if let Some(barrier) = &rounds {
+            barrier.wait().await;
+        }
         let mut req = Request::get(path.as_str()).header("host", "127.0.0.1");
         if gzip {
             req = req.header("accept-encoding", "gzip");
@@ -108,25 +122,42 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let per = args.requests.div_ceil(args.concurrency.max(1));
+    let rounds = args
+        .together
+        .then(|| std::sync::Arc::new(tokio::sync::Barrier::new(args.concurrency.max(1))));
     let tasks: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(worker(args.port, args.path.clone(), args.gzip, per)))
+        .map(|_| {
+            tokio::spawn(worker(
+                args.port,
+                args.path.clone(),
+                args.gzip,
+                per,
+                rounds.clone(),
+            ))
+        })
         .collect();
     let mut all = Vec::new();
     let mut errors = 0;
     let mut bytes = 0;
+    // A failed connection leaves the others waiting for its round: give up then.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     for t in tasks {
-        match t.await {
-            Ok(Ok((l, b))) => {
+        match tokio::time::timeout_at(deadline, t).await {
+            Ok(Ok(Ok((l, b)))) => {
                 all.extend(l);
                 bytes = b;
+            }
+            Ok(Ok(Err(e))) => {
+                errors += 1;
+                eprintln!("scrape: {e}");
             }
             Ok(Err(e)) => {
                 errors += 1;
                 eprintln!("scrape: {e}");
             }
-            Err(e) => {
+            Err(_) => {
                 errors += 1;
-                eprintln!("scrape: {e}");
+                eprintln!("scrape: gave up after 300 s");
             }
         }
     }
