@@ -2,7 +2,9 @@
 //! - both exposition formats are served from one encoding: the sample lines are the
 //!   same in text 0.0.4 and OpenMetrics, only a counter's `# HELP`/`# TYPE` lines
 //!   differ, so the OpenMetrics form is the text encoding's bytes (shared, not
-//!   copied) with those header lines swapped;
+//!   copied) with those header lines swapped; each family's header and samples are
+//!   also DEFLATE-compressed on their own, once, and the compressed samples serve
+//!   both formats' gzip responses too;
 //! - the outputs of several clusters merge into one exposition in which every family
 //!   appears once (one header, its samples contiguous, as OpenMetrics requires),
 //!   without encoding anything again.
@@ -12,9 +14,11 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use crate::exposition::{encode_header, encode_samples, Family, Format, MetricType};
+use crate::snapshot::{compressor, Piece};
 
-/// Families encoded in the text format, plus the span of each one's header and
-/// samples and, for counters, the OpenMetrics header.
+/// Families encoded in the text format, each family's header and samples also
+/// compressed on their own (once, for both formats), and for counters the
+/// OpenMetrics header.
 #[derive(Debug, Clone, Default)]
 pub struct Encoded {
     pub text: Bytes,
@@ -24,11 +28,15 @@ pub struct Encoded {
 #[derive(Debug, Clone)]
 struct Span {
     name: String,
-    header: Range<usize>,
-    body: Range<usize>,
+    header: Piece,
+    body: Piece,
     /// The OpenMetrics header when it differs from the text one (counters).
-    openmetrics_header: Option<Bytes>,
+    openmetrics_header: Option<Piece>,
 }
+
+/// Where one family was written: name, header and samples, and the OpenMetrics
+/// header of a counter.
+type Written = (String, Range<usize>, Range<usize>, Option<String>);
 
 impl Encoded {
     /// Encodes `families`, dropping each one once written so the families and
@@ -36,7 +44,7 @@ impl Encoded {
     /// length (the previous encoding's), to allocate once.
     pub fn new(families: Vec<Family>, size_hint: usize) -> Encoded {
         let mut text = String::with_capacity(size_hint + size_hint / 16);
-        let mut spans = Vec::with_capacity(families.len());
+        let mut ranges: Vec<Written> = Vec::with_capacity(families.len());
         for family in families {
             if family.samples.is_empty() {
                 continue; // nothing written for a family without samples
@@ -48,20 +56,28 @@ impl Encoded {
             let openmetrics_header = (family.kind == MetricType::Counter).then(|| {
                 let mut h = String::new();
                 encode_header(&family, Format::OpenMetrics, &mut h);
-                Bytes::from(h)
+                h
             });
-            spans.push(Span {
-                name: family.name,
-                header: start..header_end,
-                body: header_end..text.len(),
+            ranges.push((
+                family.name,
+                start..header_end,
+                header_end..text.len(),
                 openmetrics_header,
-            });
+            ));
         }
         text.shrink_to_fit();
-        Encoded {
-            text: Bytes::from(text),
-            families: spans,
-        }
+        let text = Bytes::from(text);
+        let mut c = compressor();
+        let families = ranges
+            .into_iter()
+            .map(|(name, header, body, om)| Span {
+                name,
+                header: Piece::compress(text.slice(header), &mut c),
+                body: Piece::compress(text.slice(body), &mut c),
+                openmetrics_header: om.map(|h| Piece::compress(Bytes::from(h), &mut c)),
+            })
+            .collect();
+        Encoded { text, families }
     }
 
     pub fn len(&self) -> usize {
@@ -72,58 +88,33 @@ impl Encoded {
         self.text.is_empty()
     }
 
-    /// The encoding in `format`, as chunks to send in order (slices of one buffer).
-    pub fn chunks(&self, format: Format) -> Vec<Bytes> {
+    /// The encoding in `format`, as pieces to send in order.
+    pub fn chunks(&self, format: Format) -> Vec<Piece> {
         merge(&[self], format)
-    }
-
-    fn header(&self, span: &Span, format: Format) -> Bytes {
-        match (format, &span.openmetrics_header) {
-            (Format::OpenMetrics, Some(h)) => h.clone(),
-            _ => self.text.slice(span.header.clone()),
-        }
     }
 }
 
-/// Chunks of an output, with neighbouring slices of the same buffer joined.
-#[derive(Default)]
-struct Chunks(Vec<Bytes>);
-
-impl Chunks {
-    fn push(&mut self, source: &Bytes, range: Range<usize>) {
-        if let Some(last) = self.0.last_mut() {
-            // `last` ends where `range` starts in the same buffer: extend it.
-            let base = source.as_ptr() as usize;
-            let last_end = last.as_ptr() as usize + last.len();
-            if last_end == base + range.start && last.as_ptr() as usize >= base {
-                let start = last.as_ptr() as usize - base;
-                *last = source.slice(start..range.end);
-                return;
-            }
+impl Span {
+    fn header(&self, format: Format) -> &Piece {
+        match (format, &self.openmetrics_header) {
+            (Format::OpenMetrics, Some(h)) => h,
+            _ => &self.header,
         }
-        self.0.push(source.slice(range));
-    }
-
-    fn push_bytes(&mut self, b: Bytes) {
-        self.0.push(b);
     }
 }
 
 /// Merges the encodings of one collector from several clusters into `format`:
 /// families in the order they first appear, each with the first header seen and
-/// the samples of every cluster that has it. Nothing is copied: the chunks are
-/// slices of the encodings.
-pub fn merge(parts: &[&Encoded], format: Format) -> Vec<Bytes> {
-    let mut out = Chunks::default();
+/// the samples of every cluster that has it. Nothing is copied or compressed
+/// again: the pieces are shared with the encodings.
+pub fn merge(parts: &[&Encoded], format: Format) -> Vec<Piece> {
+    let mut out = Vec::new();
     if let [one] = parts {
         for span in &one.families {
-            match (format, &span.openmetrics_header) {
-                (Format::OpenMetrics, Some(h)) => out.push_bytes(h.clone()),
-                _ => out.push(&one.text, span.header.clone()),
-            }
-            out.push(&one.text, span.body.clone());
+            out.push(span.header(format).clone());
+            out.push(span.body.clone());
         }
-        return out.0;
+        return out;
     }
     let mut order: Vec<&str> = Vec::new();
     for p in parts {
@@ -138,14 +129,14 @@ pub fn merge(parts: &[&Encoded], format: Format) -> Vec<Bytes> {
         for p in parts {
             for span in p.families.iter().filter(|f| f.name == name) {
                 if !header_written {
-                    out.push_bytes(p.header(span, format));
+                    out.push(span.header(format).clone());
                     header_written = true;
                 }
-                out.push(&p.text, span.body.clone());
+                out.push(span.body.clone());
             }
         }
     }
-    out.0
+    out
 }
 
 #[cfg(test)]
@@ -167,10 +158,10 @@ mod tests {
         }
     }
 
-    fn joined(chunks: &[Bytes]) -> String {
-        chunks
+    fn joined(pieces: &[Piece]) -> String {
+        pieces
             .iter()
-            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .map(|p| String::from_utf8_lossy(&p.plain()).into_owned())
             .collect()
     }
 
@@ -185,17 +176,17 @@ mod tests {
     }
 
     #[test]
-    fn text_is_one_chunk_and_openmetrics_shares_its_buffer() {
+    fn both_formats_share_the_compressed_samples() {
         let e = Encoded::new(families("x", true), 0);
         let text = e.chunks(Format::Text);
-        assert_eq!(text.len(), 1);
-        assert_eq!(text[0], e.text);
-        // slurm_a, the counter's own header, then slurm_b's samples with slurm_c.
         let om = e.chunks(Format::OpenMetrics);
-        assert_eq!(om.len(), 3);
-        let range = e.text.as_ptr() as usize..e.text.as_ptr() as usize + e.text.len();
-        assert!(range.contains(&(om[0].as_ptr() as usize)));
-        assert!(range.contains(&(om[2].as_ptr() as usize)));
+        assert_eq!(text.len(), 6);
+        assert_eq!(om.len(), 6);
+        // slurm_b is the counter: its header differs, its samples are the same piece.
+        assert_ne!(text[2].plain(), om[2].plain());
+        for i in [0, 1, 3, 4, 5] {
+            assert_eq!(text[i].deflate_ptr(), om[i].deflate_ptr(), "piece {i}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use flate2::write::DeflateEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress};
 
 use crate::exposition::Format;
 
@@ -44,10 +44,84 @@ pub struct Snapshot {
     pub collectors: Vec<CollectorStatus>,
 }
 
-/// A piece of the exposition in one format: plain (chunks sent in order, usually
-/// slices of one collector's encoding), and as raw DEFLATE ended by a sync flush
-/// (byte-aligned, not final), so pieces compressed separately can be concatenated
-/// into one gzip member, followed by a per-request tail.
+/// A run of exposition bytes, plain and as raw DEFLATE ended by a sync flush
+/// (byte-aligned, not final, compressed on its own), so pieces compressed
+/// separately concatenate into one gzip member, followed by a per-request tail.
+/// A piece is compressed once and may appear in both formats.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    plain: Bytes,
+    deflate: Bytes,
+    crc: crc32fast::Hasher,
+}
+
+/// DEFLATE level of the pieces: they are compressed once per change and sent
+/// with every gzip scrape, so bytes matter more than the compression time.
+const LEVEL: u32 = 6;
+
+impl Piece {
+    /// Compresses `plain` with `compressor` (reset first; reused to avoid
+    /// allocating its tables for every piece).
+    pub fn compress(plain: Bytes, compressor: &mut Compress) -> Piece {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&plain);
+        Piece {
+            deflate: Bytes::from(deflate_sync(&plain, compressor)),
+            plain,
+            crc,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.plain.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.plain.is_empty()
+    }
+
+    pub fn plain(&self) -> Bytes {
+        self.plain.clone()
+    }
+
+    /// Where the compressed bytes live (tests check pieces are shared, not copied).
+    pub fn deflate_ptr(&self) -> *const u8 {
+        self.deflate.as_ptr()
+    }
+}
+
+/// A raw DEFLATE compressor at the pieces' level.
+pub fn compressor() -> Compress {
+    Compress::new(Compression::new(LEVEL), false)
+}
+
+/// `plain` as raw DEFLATE blocks ended by a sync flush, from a fresh stream.
+fn deflate_sync(plain: &[u8], c: &mut Compress) -> Vec<u8> {
+    c.reset();
+    let mut out = Vec::with_capacity(plain.len() / 6 + 64);
+    let mut consumed = 0;
+    loop {
+        let before = c.total_in();
+        if c.compress_vec(&plain[consumed..], &mut out, FlushCompress::Sync)
+            .is_err()
+        {
+            break; // cannot happen for in-memory input; the plain body is still right
+        }
+        consumed += (c.total_in() - before) as usize;
+        // The flush is complete once all input is in and the output was not filled.
+        if consumed >= plain.len() && out.len() < out.capacity() {
+            break;
+        }
+        out.reserve(out.capacity().max(64));
+    }
+    out.shrink_to_fit();
+    out
+}
+
+/// A piece of the exposition in one format (usually one collector's families):
+/// its plain bytes as slices to send in order, and its pieces' DEFLATE data joined
+/// into one buffer (sending hundreds of small pieces one by one costs more
+/// than copying them once per change).
 #[derive(Debug, Clone)]
 pub struct Part {
     plain: Vec<Bytes>,
@@ -57,24 +131,30 @@ pub struct Part {
 }
 
 impl Part {
+    /// One piece of `plain`, compressed now.
     pub fn new(plain: impl Into<Bytes>) -> Part {
-        Part::from_chunks(vec![plain.into()])
+        Part::from_pieces(vec![Piece::compress(plain.into(), &mut compressor())], &[])
     }
 
-    pub fn from_chunks(plain: Vec<Bytes>) -> Part {
-        let len = plain.iter().map(Bytes::len).sum();
+    /// The pieces in order; neighbouring pieces that are slices of one of
+    /// `parents` are sent as one slice.
+    pub fn from_pieces(pieces: Vec<Piece>, parents: &[&Bytes]) -> Part {
+        let mut plain: Vec<Bytes> = Vec::new();
+        let mut deflate = Vec::with_capacity(pieces.iter().map(|p| p.deflate.len()).sum());
         let mut crc = crc32fast::Hasher::new();
-        let mut encoder =
-            DeflateEncoder::new(Vec::with_capacity(len / 8 + 64), Compression::new(3));
-        for chunk in &plain {
-            crc.update(chunk);
-            // Writing to a Vec cannot fail.
-            let _ = encoder.write_all(chunk);
+        let mut len = 0;
+        for piece in pieces {
+            deflate.extend_from_slice(&piece.deflate);
+            crc.combine(&piece.crc);
+            len += piece.plain.len();
+            match plain.last_mut() {
+                Some(last) => match adjacent(last, &piece.plain, parents) {
+                    Some(joined) => *last = joined,
+                    None => plain.push(piece.plain),
+                },
+                None => plain.push(piece.plain),
+            }
         }
-        // flush() ends the data with a sync flush.
-        let _ = encoder.flush();
-        let mut deflate = std::mem::take(encoder.get_mut());
-        deflate.shrink_to_fit();
         Part {
             plain,
             len,
@@ -90,6 +170,21 @@ impl Part {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
+
+/// `a` followed by `b` as one slice of `parent` when both are slices of it and `b`
+/// starts where `a` ends (pieces of one encoding), without copying.
+fn adjacent(a: &Bytes, b: &Bytes, parents: &[&Bytes]) -> Option<Bytes> {
+    let (a_start, b_start) = (a.as_ptr() as usize, b.as_ptr() as usize);
+    if a_start + a.len() != b_start {
+        return None;
+    }
+    parents.iter().find_map(|parent| {
+        let start = parent.as_ptr() as usize;
+        let end = start + parent.len();
+        (start <= a_start && b_start + b.len() <= end)
+            .then(|| parent.slice(a_start - start..b_start + b.len() - start))
+    })
 }
 
 /// The last piece of a response (per-request metrics, the OpenMetrics trailer):

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
+
 use crate::collectors::{Collect, CollectorDef, CollectorState, Context};
 use crate::encoded::{self, Encoded};
 use crate::exposition::{Family, Format};
@@ -69,9 +71,13 @@ impl Merged {
             return None;
         }
         let encodings: Vec<&Encoded> = segments.iter().map(|s| &s.encoded).collect();
+        let parents: Vec<&Bytes> = encodings.iter().map(|e| &e.text).collect();
         Some(Merged {
-            text: Part::from_chunks(encoded::merge(&encodings, Format::Text)),
-            openmetrics: Part::from_chunks(encoded::merge(&encodings, Format::OpenMetrics)),
+            text: Part::from_pieces(encoded::merge(&encodings, Format::Text), &parents),
+            openmetrics: Part::from_pieces(
+                encoded::merge(&encodings, Format::OpenMetrics),
+                &parents,
+            ),
             series: segments.iter().map(|s| s.series).sum(),
         })
     }
@@ -95,8 +101,11 @@ pub fn assemble(
     }
     let own_series: usize = own.iter().map(|f| f.series()).sum();
     let own = Encoded::new(own, 0);
-    text.push(Part::from_chunks(own.chunks(Format::Text)));
-    openmetrics.push(Part::from_chunks(own.chunks(Format::OpenMetrics)));
+    text.push(Part::from_pieces(own.chunks(Format::Text), &[&own.text]));
+    openmetrics.push(Part::from_pieces(
+        own.chunks(Format::OpenMetrics),
+        &[&own.text],
+    ));
     Snapshot::new(
         text,
         openmetrics,
