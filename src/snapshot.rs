@@ -72,20 +72,14 @@ impl Piece {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.plain.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.plain.is_empty()
-    }
-
-    pub fn plain(&self) -> Bytes {
+    #[cfg(test)]
+    pub(crate) fn plain(&self) -> Bytes {
         self.plain.clone()
     }
 
     /// Where the compressed bytes live (tests check pieces are shared, not copied).
-    pub fn deflate_ptr(&self) -> *const u8 {
+    #[cfg(test)]
+    pub(crate) fn deflate_ptr(&self) -> *const u8 {
         self.deflate.as_ptr()
     }
 }
