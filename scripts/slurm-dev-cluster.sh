@@ -70,6 +70,9 @@ T0="$EPOCHREALTIME"
 log()  { printf '[lab %6.2fs] %s\n' "$(elapsed)" "$*" >&2; }
 die()  { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
 elapsed() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+# Milliseconds since the epoch in bash arithmetic: no awk (Debian's default mawk clamps
+# printf "%d" at 2^31-1, which made every deadline already past).
+now_ms() { local us=${EPOCHREALTIME//[.,]/}; echo $((10#$us / 1000)); }
 
 need_root() { [[ $EUID -eq 0 ]] || die "must run as root (starts daemons as slurm/munge/slurmrestd)"; }
 
@@ -87,12 +90,10 @@ show_logs() {
 wait_for() {
     local timeout=$1; shift
     local deadline
-    deadline=$(awk -v n="$EPOCHREALTIME" -v t="$timeout" 'BEGIN { printf "%d", (n + t) * 1000 }')
+    deadline=$(( $(now_ms) + timeout * 1000 ))
     while true; do
         if "$@" >/dev/null 2>&1; then return 0; fi
-        local now_ms
-        now_ms=$(awk -v n="$EPOCHREALTIME" 'BEGIN { printf "%d", n * 1000 }')
-        (( now_ms < deadline )) || return 1
+        (( $(now_ms) < deadline )) || return 1
         sleep 0.2
     done
 }
@@ -102,7 +103,7 @@ wait_for() {
 wait_daemons() {
     local timeout=$1 daemons=$2; shift 2
     local end d
-    end=$(awk -v n="$EPOCHREALTIME" -v t="$timeout" 'BEGIN { printf "%d", (n + t) * 1000 }')
+    end=$(( $(now_ms) + timeout * 1000 ))
     while true; do
         if "$@" >/dev/null 2>&1; then return 0; fi
         for d in $daemons; do
@@ -110,7 +111,7 @@ wait_daemons() {
             # the shell/setsid/setpriv that is about to exec the daemon.
             if ! running "$(recorded_pid "$d" || echo 0)"; then log "$d exited"; return 2; fi
         done
-        (( $(awk -v n="$EPOCHREALTIME" 'BEGIN { printf "%d", n * 1000 }') < end )) || return 1
+        (( $(now_ms) < end )) || return 1
         sleep 0.2
     done
 }
@@ -627,9 +628,11 @@ cmd_up() {
 # one of the lab's daemons by name, excluding this script and its ancestors. Other
 # programs pointed at the lab (e.g. an exporter under test) are left alone.
 lab_leftovers() {
-    local skip=" $$ " p=$$ pid env comm d
+    local skip=" $$ " p=$$ pid env comm d stat
     while [[ $p -gt 1 ]]; do
-        p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1)
+        # The name (field 2) may hold spaces and parentheses: read past its last ')'.
+        stat=$(cat "/proc/$p/stat" 2>/dev/null) || stat=") ? 1"
+        read -r _ p _ <<<"${stat##*) }"
         skip+="$p "
     done
     for d in /proc/[0-9]*; do
