@@ -101,6 +101,12 @@ cmd squeue-human.txt            squeue
 cmd scontrol-show-node-detail.txt scontrol -d -o show node
 cmd scontrol-show-license.txt   scontrol -o show license
 cmd scontrol-show-reservation.txt scontrol -o show reservation
+# A reason of two lines: scontrol -o prints the stamp after the first line and the second
+# line after blanks, never a raw newline. On the fake node f2, put back as it was.
+f2_reason=$(scontrol -o show node f2 | sed -n 's/.* Reason=//p' | sed 's/ \[[^]]*\]$//')
+scontrol update nodename=f2 reason=$'maintenance\nticket 42 | rack 7'
+cmd scontrol-show-node-multiline-reason.txt scontrol -o show node f2
+scontrol update nodename=f2 reason="${f2_reason:-Not responding}"
 
 for ep in nodes partitions jobs diag ping licenses reservations; do
     rest "rest-v0.0.38-$ep.json" "/slurm/v0.0.38/$ep"

@@ -10,6 +10,13 @@
 //!
 //! The multi-line form (without `-o`) parses too: a line starting with blanks
 //! continues the current record.
+//!
+//! A reason of several lines (`scontrol update nodename=... reason=$'a\nb'`) is printed
+//! by Slurm as its first line, the stamp, then each further line after blanks (with `-o`)
+//! or on an indented line of its own (without); those lines are joined to the reason with
+//! a space. Any other line that does not start a record while one is open (a raw newline
+//! in free text, which Slurm 22.05 was not seen to print) continues that record, so odd
+//! text can only affect the record it is in, never the whole list.
 
 use std::io::BufRead;
 
@@ -63,11 +70,13 @@ impl Record for Partition {
     }
 }
 
-/// A parsed `Key=Value` pair; `Stamp` is the time of `Reason=... [user@time]`.
+/// A parsed `Key=Value` pair; `Stamp` is the time of `Reason=... [user@time]`;
+/// `FreeText` is text before any `Key=` on a line, which continues the value before it.
 #[derive(Debug, PartialEq)]
 enum Pair<'a> {
     Value(&'a str, &'a str),
     Stamp(&'a str),
+    FreeText(&'a str),
 }
 
 pub(super) fn parse_records<T: Record>(
@@ -79,6 +88,8 @@ pub(super) fn parse_records<T: Record>(
     let mut lines = Lines::new(reader);
     let mut records: Vec<T> = Vec::new();
     let mut current: Option<T> = None;
+    // Whether the last value set was the reason, which free text on the next line continues.
+    let mut in_reason = false;
     while let Some((number, line)) = lines.next_line()? {
         if line.trim().is_empty() {
             continue;
@@ -86,10 +97,9 @@ pub(super) fn parse_records<T: Record>(
         if line.trim() == empty_message {
             continue;
         }
-        let continuation = line.starts_with([' ', '\t']);
         let pairs = split_pairs(&line);
         let starts_record = matches!(pairs.first(), Some(Pair::Value(k, _)) if *k == name_key);
-        if !starts_record && (!continuation || current.is_none() || pairs.is_empty()) {
+        if !starts_record && current.is_none() {
             return Err(ParseError::Text {
                 line: number,
                 message: format!(
@@ -107,17 +117,29 @@ pub(super) fn parse_records<T: Record>(
                     let mut record = T::default();
                     record.set_name(value);
                     current = Some(record);
+                    in_reason = false;
                 }
                 Pair::Value(key, value) => {
                     if let Some(record) = current.as_mut() {
                         apply(record, key, value);
                     }
+                    in_reason = key == "Reason" || key == "Reason+";
                 }
                 Pair::Stamp(time) => {
                     if let Some(record) = current.as_mut() {
                         apply(record, "Reason@", time);
                     }
                 }
+                Pair::FreeText(text) if in_reason => {
+                    if let Some(record) = current.as_mut() {
+                        let (text, stamp, _) = split_reason(text);
+                        apply(record, "Reason+", text);
+                        if let Some(time) = stamp {
+                            apply(record, "Reason@", time);
+                        }
+                    }
+                }
+                Pair::FreeText(_) => {}
             }
         }
     }
@@ -155,6 +177,15 @@ fn apply_node(node: &mut Node, key: &str, value: &str) {
         "Reason" => {
             let reason = value.trim();
             node.reason = (!reason.is_empty()).then(|| reason.to_string());
+        }
+        "Reason+" => {
+            let more = value.trim();
+            if !more.is_empty() {
+                node.reason = Some(match node.reason.take() {
+                    Some(reason) => format!("{reason} {more}"),
+                    None => more.to_string(),
+                });
+            }
         }
         "Reason@" => node.reason_changed_at = parse_epoch(value),
         "Gres" => node.gres = gres::parse_gres(value),
@@ -224,11 +255,29 @@ fn split_pairs(line: &str) -> Vec<Pair<'_>> {
             if let Some(time) = stamp {
                 pairs.push(Pair::Stamp(time));
             }
+            let (more, rest) = split_free_text(rest);
+            if !more.is_empty() {
+                pairs.push(Pair::Value("Reason+", more));
+            }
             push_tokens(rest, &mut pairs);
         }
-        None => push_tokens(line, &mut pairs),
+        None => {
+            let (free, rest) = split_free_text(line);
+            if !free.is_empty() {
+                pairs.push(Pair::FreeText(free));
+            }
+            push_tokens(rest, &mut pairs);
+        }
     }
     pairs
+}
+
+/// The text before the first `Key=` token of `text` (trimmed), and the rest from that token.
+fn split_free_text(text: &str) -> (&str, &str) {
+    let at = tokens(text)
+        .find(|(_, token)| is_key_token(token))
+        .map_or(text.len(), |(at, _)| at);
+    (text[..at].trim(), &text[at..])
 }
 
 /// Where `key` (ending in `=`) starts as a token of `line`: at the start or after a blank.
@@ -263,6 +312,11 @@ fn split_reason(tail: &str) -> (&str, Option<&str>, &str) {
             return (tail[..open].trim(), Some(time), rest);
         }
     }
+    // A reason of several lines: the stamp follows its first line, the others follow
+    // the stamp as free text.
+    if let Some((open, time, close)) = first_stamp(tail) {
+        return (tail[..open].trim(), Some(time), &tail[close + 1..]);
+    }
     // No stamp (a reason from slurm.conf): free text up to a following free-text key.
     for key in ["Comment=", "Extra="] {
         if let Some(at) = find_key(tail, key) {
@@ -270,6 +324,23 @@ fn split_reason(tail: &str) -> (&str, Option<&str>, &str) {
         }
     }
     (tail.trim(), None, "")
+}
+
+/// The first `[user@time]` after a blank and followed by a blank or the end, whose time
+/// is one Slurm prints (epoch seconds, or `YYYY-MM-DDTHH:MM:SS`): where it opens, the
+/// time, and where it closes.
+fn first_stamp(tail: &str) -> Option<(usize, &str, usize)> {
+    let is_time =
+        |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || "-T:".contains(c));
+    tail.match_indices('[').find_map(|(open, _)| {
+        if open == 0 || !tail[..open].ends_with([' ', '\t']) {
+            return None;
+        }
+        let close = open + tail[open..].find(']')?;
+        let (_user, time) = tail[open + 1..close].rsplit_once('@')?;
+        let followed = tail[close + 1..].is_empty() || tail[close + 1..].starts_with([' ', '\t']);
+        (followed && is_time(time)).then_some((open, time, close))
+    })
 }
 
 /// `Key=` where Key is a letter followed by letters, digits or `_`.
@@ -416,12 +487,70 @@ mod tests {
         assert!(nodes("No nodes in the system\n").is_empty());
         assert!(nodes("").is_empty());
         let err =
-            parse_scontrol_nodes("NodeName=a State=IDLE\ngarbage here\n".as_bytes()).unwrap_err();
-        assert!(matches!(err, ParseError::Text { line: 2, .. }), "{err:?}");
+            parse_scontrol_nodes("garbage here\nNodeName=a State=IDLE\n".as_bytes()).unwrap_err();
+        assert!(matches!(err, ParseError::Text { line: 1, .. }), "{err:?}");
         assert!(parse_scontrol_nodes(
             "slurm_load_node error: Unable to contact slurm controller".as_bytes()
         )
         .is_err());
+    }
+
+    #[test]
+    fn reason_of_several_lines_recorded() {
+        // Recorded: `scontrol update nodename=f2 reason=$'maintenance\nticket 42 | rack 7'`.
+        let file = testdata::fixture("scontrol-show-node-multiline-reason.txt")
+            .expect("tests/fixtures/slurm-22.05/scontrol-show-node-multiline-reason.txt");
+        let all = parse_scontrol_nodes(file).unwrap().nodes;
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].name, "f2");
+        assert_eq!(
+            all[0].reason.as_deref(),
+            Some("maintenance ticket 42 | rack 7")
+        );
+        assert_eq!(all[0].reason_changed_at, Some(1_796_679_866));
+        assert_eq!(all[0].state.status(), NodeStatus::Down);
+    }
+
+    #[test]
+    fn raw_newline_in_a_reason_affects_only_its_node() {
+        let file = testdata::fixture("scontrol-show-node.txt")
+            .expect("tests/fixtures/slurm-22.05/scontrol-show-node.txt");
+        let text = std::io::read_to_string(file).unwrap();
+        let clean = nodes(&text);
+        assert_eq!(clean.len(), 4);
+        // The first node's reason with a raw newline inside, its stamp on the second line.
+        let first_end = text.find('\n').unwrap();
+        let first = &text[..first_end];
+        let at = first.find(" Reason=").unwrap();
+        let broken = format!(
+            "{} Reason=line one\nline two [root@1796679866]{}",
+            &first[..at],
+            &text[first_end..]
+        );
+        let parsed = nodes(&broken);
+        assert_eq!(parsed.len(), 4);
+        assert_eq!(parsed[0].name, clean[0].name);
+        assert_eq!(parsed[0].reason.as_deref(), Some("line one line two"));
+        assert_eq!(parsed[0].reason_changed_at, Some(1_796_679_866));
+        assert_eq!(parsed[0].cpus_total, clean[0].cpus_total);
+        assert_eq!(parsed[1..], clean[1..]);
+    }
+
+    #[test]
+    fn reason_of_several_lines_in_the_multi_line_form() {
+        let text = "\
+NodeName=n1 CPUTot=4
+   State=IDLE+DRAIN
+   Reason=first [root@1796238759]
+          second line
+   Comment=c
+NodeName=n2 CPUTot=8 State=IDLE
+";
+        let all = nodes(text);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].reason.as_deref(), Some("first second line"));
+        assert_eq!(all[0].reason_changed_at, Some(1_796_238_759));
+        assert_eq!(all[1].reason, None);
     }
 
     #[test]
