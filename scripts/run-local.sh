@@ -9,6 +9,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# shellcheck source=lib/packages.sh
+source scripts/lib/packages.sh
+# cargo links with the system C compiler, which a fresh Debian 12 lacks.
+install_packages gcc libc6-dev
 scripts/slurm-dev-cluster.sh up
 eval "$(scripts/slurm-dev-cluster.sh env)"
 if [[ -z "$(squeue -h -o %i)" ]]; then

@@ -7,6 +7,8 @@
 #
 # Everything (config, keys, state, logs, PID files) lives in one lab directory:
 #   ${SLURM_LAB_DIR:-<repo>/.lab}
+# (when other users cannot reach <repo>, e.g. a clone under /root: /var/tmp/slurm-exporter-lab.N,
+# with <repo>/.lab a link to it)
 # Nothing under /etc is changed (apart from installing packages, pinning the Debian
 # alternatives for slurmctld/slurmd and creating the users `slurmrestd` and `labuser`).
 # Meant for root on Debian 12 without systemd (CI machines, containers).
@@ -39,7 +41,24 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
-LAB="${SLURM_LAB_DIR:-$REPO_DIR/.lab}"
+# Whether users other than root can reach $1 (every directory on the way has o+x).
+traversable() {
+    local d=$1 mode
+    while [[ -n $d && $d != / ]]; do
+        mode=$(stat -c %A "$d" 2>/dev/null) || return 1
+        [[ ${mode: -1} == [xt] ]] || return 1
+        d=${d%/*}
+    done
+}
+# The daemons run as munge, slurm and slurmrestd: a checkout under /root (mode 0700 on a
+# fresh Debian) cannot hold the lab. Then it lives in /var/tmp, and <repo>/.lab links to it.
+if [[ -n ${SLURM_LAB_DIR:-} ]]; then
+    LAB=$SLURM_LAB_DIR
+elif traversable "$REPO_DIR"; then
+    LAB=$REPO_DIR/.lab
+else
+    LAB=/var/tmp/slurm-exporter-lab.$(cksum <<<"$REPO_DIR" | cut -d' ' -f1)
+fi
 CTLD_PORT="${SLURM_LAB_CTLD_PORT:-6817}"
 SLURMD_PORT="${SLURM_LAB_SLURMD_PORT:-6830}"
 REST_PORT="${SLURM_LAB_REST_PORT:-6820}"
@@ -57,7 +76,7 @@ ACCT_MARKER="$LAB/etc/accounting"      # present when the config was written wit
 DB_SOCK="$LAB/run/mysqld/mysqld.sock"
 REAL_NODES=(n1 n2)
 FAKE_NODES=(f1 f2)
-PACKAGES=(munge slurmctld slurmd slurm-client slurmrestd slurm-wlm-jwt-plugin)
+PACKAGES=(munge slurmctld slurmd slurm-client slurmrestd slurm-wlm-jwt-plugin curl)
 ACCT_PACKAGES=(slurmdbd mariadb-server)
 REST_PLUGINS="openapi/v0.0.36,openapi/v0.0.37,openapi/v0.0.38"
 REST_DB_PLUGINS="openapi/dbv0.0.36,openapi/dbv0.0.37,openapi/dbv0.0.38"
@@ -194,21 +213,9 @@ spawn() {
 }
 
 # ------------------------------------------------------------------- installation
-install_packages() {   # packages...
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    ((${#missing[@]} == 0)) && return 0
-    log "installing packages: ${missing[*]}"
-    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
-               -o DPkg::Lock::Timeout=600 "${missing[@]}")
-    if ! "${apt[@]}"; then
-        log "apt-get install failed; running apt-get update and retrying"
-        apt-get update -o DPkg::Lock::Timeout=600
-        "${apt[@]}"
-    fi
-}
+# install_packages PACKAGE...
+# shellcheck source=lib/packages.sh
+source "$SCRIPT_DIR/lib/packages.sh"
 
 # Debian ships slurmctld/slurmd as alternatives; slurm-wlm-emulator (if ever installed)
 # would win with a higher priority and cannot run a real cluster.
@@ -249,6 +256,9 @@ check_lab_traversable() {
 make_dirs() {
     mkdir -p "$LAB"
     chmod 0755 "$LAB"
+    if [[ $LAB != "$REPO_DIR/.lab" && -z ${SLURM_LAB_DIR:-} && ! -e $REPO_DIR/.lab ]]; then
+        ln -s "$LAB" "$REPO_DIR/.lab"
+    fi
     touch "$MARKER"
     install -d -m 0755 -o root -g root "$LAB/etc" "$LAB/run" "$PID_DIR" "$LOG_DIR" "$LAB/spool"
     install -d -m 0700 -o munge -g munge "$LAB/munge"
