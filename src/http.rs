@@ -1,6 +1,6 @@
 //! HTTP: `/metrics` serves the latest snapshot (never calls Slurm), `/health`
-//! says the process serves, `/ready` says whether the data is fresh, `/` is a
-//! small landing page. `router` is a plain function so tests can call it without
+//! says the process serves and its collection loop still finishes collections,
+//! `/ready` says whether the data is fresh, `/` is a small landing page. `router` is a plain function so tests can call it without
 //! a socket.
 
 use std::sync::Arc;
@@ -145,11 +145,24 @@ fn tail(shared: &Shared, format: Format) -> Arc<Tail> {
     tail
 }
 
-async fn health() -> impl IntoResponse {
+/// 200 while the process serves and its collection loop finishes collections
+/// (failed ones count: Slurm being down is `/ready`'s business); 503 with the
+/// reason once none has finished for `Shared::wedged_after`, so a liveness probe
+/// restarts a wedged exporter.
+async fn health(State(shared): State<Arc<Shared>>) -> Response {
+    let (status, body) = match shared.wedged() {
+        None => (StatusCode::OK, serde_json::json!({"status": "ok"})),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"status": "wedged", "reason": reason}),
+        ),
+    };
     (
+        status,
         [(header::CONTENT_TYPE, "application/json")],
-        "{\"status\":\"ok\"}\n",
+        format!("{body}\n"),
     )
+        .into_response()
 }
 
 /// Whether the data is fresh enough to be trusted, and why not.
@@ -367,6 +380,44 @@ mod tests {
             text.contains("slurm_exporter_http_requests_total{handler=\"ready\",code=\"200\"} 1"),
             "{text}"
         );
+    }
+
+    /// The collection loop stops finishing collections (a task gone, a call that
+    /// blocks a runtime thread): `/health` turns 503 with the reason, and back to
+    /// 200 once a collection finishes.
+    #[tokio::test]
+    async fn health_fails_when_no_collection_finishes() {
+        let mut shared = Shared::new(Duration::from_secs(30), 3);
+        let limit = shared.wedged_after();
+        assert_eq!(limit, Duration::from_secs(30 * 5 + 30));
+        let Some(long_ago) = Instant::now().checked_sub(limit + Duration::from_secs(1)) else {
+            panic!("the monotonic clock is too young for this test");
+        };
+        shared.started = long_ago;
+        let shared = Arc::new(shared);
+        let (code, _, body) = call(&shared, "/health", &[]).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(body["status"], "wedged");
+        let reason = body["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("no collection has finished for"),
+            "{reason}"
+        );
+        // A collection finishing long ago counts the same.
+        *shared
+            .last_collection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(long_ago);
+        assert_eq!(
+            call(&shared, "/health", &[]).await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        *shared
+            .last_collection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        assert_eq!(call(&shared, "/health", &[]).await.0, StatusCode::OK);
     }
 
     #[test]

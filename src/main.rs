@@ -98,7 +98,7 @@ fn serve(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.listen_address).await?;
         app::run(
             listener,
@@ -108,5 +108,12 @@ fn serve(
             app::shutdown_signal(),
         )
         .await
-    })
+    });
+    // Dropping the runtime would wait for every blocking task, however stuck (a
+    // read on a hung mount): give them a moment, then exit regardless.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    result
 }
+
+/// How long blocking tasks may run on once the server has stopped.
+const RUNTIME_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);

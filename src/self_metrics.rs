@@ -39,6 +39,9 @@ pub struct ClusterStats {
     pub slurm_auth_failures: u64,
     /// Expiry of the JWT in use (REST source), seconds since the epoch.
     pub jwt_expiry: Option<i64>,
+    /// Whether the JWT file is readable or writable by group or others (`None`: no
+    /// JWT file, or not read yet).
+    pub jwt_file_insecure: Option<bool>,
     /// Capped families of the enabled collectors → configured top N.
     pub series_caps: BTreeMap<&'static str, usize>,
     /// Capped families → values folded into `other` by the cap, summed over collections.
@@ -126,6 +129,14 @@ impl ClusterStats {
             "When the JWT used for slurmrestd expires (REST source only)",
         );
         jwt.push_opt(with(&[]), self.jwt_expiry.map(|e| e as f64));
+        let mut insecure = Family::gauge(
+            "slurm_exporter_secret_file_insecure",
+            "1 when a secret file (file jwt: slurm.jwt_file) is readable or writable by group or others (a world-writable one is refused), 0 when its mode is 0600 or stricter",
+        );
+        insecure.push_opt(
+            with(&[("file", "jwt")]),
+            self.jwt_file_insecure.map(|b| if b { 1.0 } else { 0.0 }),
+        );
         let mut cap = Family::gauge(
             "slurm_exporter_series_cap",
             "Configured top N of a capped family (caps.FAMILY.top): label values beyond it are folded into `other`",
@@ -141,7 +152,7 @@ impl ClusterStats {
             dropped.push(with(&[("family", f)]), *n as f64);
         }
         vec![
-            up, total, errors, last, duration, requests, auth, jwt, cap, dropped,
+            up, total, errors, last, duration, requests, auth, jwt, insecure, cap, dropped,
         ]
     }
 }

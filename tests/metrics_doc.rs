@@ -227,6 +227,7 @@ fn rows() -> Vec<String> {
     cluster.collectors.entry("nodes").or_default();
     cluster.observe_request("cli", "nodes", 0.1);
     cluster.jwt_expiry = Some(2_000_000_000);
+    cluster.jwt_file_insecure = Some(false);
     cluster.set_caps([("rpc_user", 50), ("user", 50), ("account", 50)].into());
     let mut http = HttpStats::default();
     http.observe("metrics", 200, 0.1);

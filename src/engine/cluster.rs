@@ -282,6 +282,7 @@ impl ClusterRun {
         }
         let ctx = Context::new(self.label(), unix_now() as i64).with_caps(self.caps.clone());
         self.stats.jwt_expiry = self.source.jwt_expiry();
+        self.stats.jwt_file_insecure = self.source.jwt_file_insecure();
         let mut ran = Vec::new();
         let order = run_order(collectors);
         for (i, def) in order.iter().enumerate() {

@@ -42,13 +42,21 @@ pub struct Shared {
     pub http: std::sync::Mutex<HttpStats>,
     pub reload: std::sync::Mutex<ReloadStatus>,
     pub started: Instant,
+    /// When the last collection finished (`None`: none yet), for `/health`.
+    pub last_collection: std::sync::Mutex<Option<Instant>>,
     timing: ArcSwap<Timing>,
 }
+
+/// `/health` fails when no collection has finished for this many intervals (plus
+/// the collection timeout): the collection loop is wedged or gone, and only a
+/// restart brings it back. A collection that fails still finishes.
+pub const WEDGED_AFTER_INTERVALS: u32 = 5;
 
 /// Collection timing, changed by a config reload.
 #[derive(Debug, Clone, Copy)]
 struct Timing {
     interval: Duration,
+    timeout: Duration,
     ready_max_intervals: u32,
 }
 
@@ -61,8 +69,10 @@ impl Shared {
             http: std::sync::Mutex::new(HttpStats::default()),
             reload: std::sync::Mutex::new(ReloadStatus::default()),
             started: Instant::now(),
+            last_collection: std::sync::Mutex::new(None),
             timing: ArcSwap::from_pointee(Timing {
                 interval,
+                timeout: interval,
                 ready_max_intervals,
             }),
         }
@@ -79,9 +89,35 @@ impl Shared {
         interval.saturating_mul(self.timing.load().ready_max_intervals)
     }
 
-    fn set_timing(&self, interval: Duration, ready_max_intervals: u32) {
+    /// How long without a finished collection makes `/health` fail.
+    pub fn wedged_after(&self) -> Duration {
+        let t = self.timing.load();
+        t.interval
+            .saturating_mul(WEDGED_AFTER_INTERVALS)
+            .saturating_add(t.timeout)
+    }
+
+    /// `Some(reason)` when no collection has finished for `wedged_after` (counted
+    /// from the start before the first one).
+    pub fn wedged(&self) -> Option<String> {
+        let last = self.last_collection.lock().ok().and_then(|l| *l);
+        let since = last.unwrap_or(self.started).elapsed();
+        let limit = self.wedged_after();
+        (since > limit).then(|| {
+            format!(
+                "no collection has finished for {:.0}s (limit {}s: {} intervals plus the timeout); \
+                 the collection loop is wedged",
+                since.as_secs_f64(),
+                limit.as_secs(),
+                WEDGED_AFTER_INTERVALS
+            )
+        })
+    }
+
+    fn set_timing(&self, interval: Duration, timeout: Duration, ready_max_intervals: u32) {
         self.timing.store(Arc::new(Timing {
             interval,
+            timeout,
             ready_max_intervals,
         }));
     }
@@ -187,7 +223,7 @@ impl Engine {
         self.tiers = tiers;
         self.stats.series_limit = config.series_limit;
         self.shared
-            .set_timing(config.interval, config.ready_max_intervals);
+            .set_timing(config.interval, config.timeout, config.ready_max_intervals);
         Ok(())
     }
 
@@ -321,6 +357,9 @@ impl Engine {
         }
         self.over_series_limit = over;
         self.shared.snapshot.store(Arc::new(snapshot));
+        if let Ok(mut last) = self.shared.last_collection.lock() {
+            *last = Some(Instant::now());
+        }
         self.stats.last_cycle_seconds = Some(cycle_started.elapsed().as_secs_f64());
         tracing::debug!(
             fetch_and_collect_seconds = fetch_and_collect.as_secs_f64(),

@@ -3,7 +3,8 @@
 //! The command runs in its own process group; on timeout the whole group is
 //! killed, so a hung `squeue` cannot leave children behind. stdout is handed to the
 //! parser on a blocking thread as it arrives (never buffered whole); stderr and the
-//! exit status end up in the error.
+//! exit status end up in the error. A command sees none of the process's `SLURM*`
+//! variables but `SLURM_CONF` (its cluster's own when it has one).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -79,6 +80,19 @@ impl Drop for GroupKiller {
     }
 }
 
+/// Keeps the process's Slurm settings from the commands: `SLURM_JWT` (the REST
+/// clusters' token) and every other inherited `SLURM*` variable (`SLURM_CLUSTERS`,
+/// `SLURMRESTD_*`, ...) would reach every cluster's commands alike. Only
+/// `SLURM_CONF` is inherited, and only by a cluster that sets none of its own.
+fn remove_inherited_slurm_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        if text.starts_with("SLURM") && text != "SLURM_CONF" {
+            cmd.env_remove(&name);
+        }
+    }
+}
+
 /// Runs `spec` and parses stdout with `parse`.
 pub async fn run<T, F>(spec: &CommandSpec, parse: F) -> Result<T, SourceError>
 where
@@ -86,6 +100,7 @@ where
     F: FnOnce(&mut dyn BufRead) -> Result<T, ParseError> + Send + 'static,
 {
     let mut cmd = Command::new(&spec.program);
+    remove_inherited_slurm_env(&mut cmd);
     cmd.args(&spec.args)
         .env("SLURM_TIME_FORMAT", "%s")
         .env("LC_ALL", "C")

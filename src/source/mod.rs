@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod command;
 pub mod rest;
+pub mod token_file;
 pub mod watermark;
 
 use crate::model::{
@@ -115,7 +116,10 @@ impl Source {
                     .clone()
                     .context("slurm.rest_url is required for the rest source")?;
                 let token = match (&config.jwt_file, config.jwt_mint_lifespan) {
-                    (Some(path), _) => rest::TokenSource::File(path.clone()),
+                    (Some(path), _) => rest::TokenSource::File(token_file::TokenFile::new(
+                        path.clone(),
+                        token_file::read_timeout(timeout),
+                    )),
                     (None, Some(lifespan)) => rest::TokenSource::mint(
                         config.bin_dir.clone(),
                         config.user.clone(),
@@ -154,6 +158,15 @@ impl Source {
         match self {
             Source::Cli(_) => None,
             Source::Rest(s) => s.jwt_expiry(),
+        }
+    }
+
+    /// Whether the JWT file (REST source) was last seen readable or writable by
+    /// group or others; `None` without a JWT file.
+    pub fn jwt_file_insecure(&self) -> Option<bool> {
+        match self {
+            Source::Cli(_) => None,
+            Source::Rest(s) => s.jwt_file_insecure(),
         }
     }
 

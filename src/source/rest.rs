@@ -40,11 +40,11 @@ pub const API_VERSIONS: [&str; 9] = [
 /// a clock difference between us and slurmctld cannot hide changes for long.
 const FULL_JOBS_REFRESH_EVERY: u32 = 10;
 
-/// Where the token comes from. A file is read on every request, so a rotated
-/// file is used at once; a minted token is renewed when a third of its lifespan
-/// is left. Never logged, never part of an error message.
+/// Where the token comes from. A file is read on every request (time-bound, see
+/// `token_file`), so a rotated file is used at once; a minted token is renewed when
+/// a third of its lifespan is left. Never logged, never part of an error message.
 pub enum TokenSource {
-    File(PathBuf),
+    File(super::token_file::TokenFile),
     Value(String),
     Mint(Minter),
 }
@@ -78,12 +78,7 @@ impl TokenSource {
     async fn read(&self) -> Result<String, SourceError> {
         match self {
             TokenSource::Value(v) => Ok(v.clone()),
-            TokenSource::File(path) => tokio::fs::read_to_string(path)
-                .await
-                .map(|t| t.trim().trim_start_matches("SLURM_JWT=").to_string())
-                .map_err(|e| {
-                    SourceError::Auth(format!("cannot read JWT file {}: {e}", path.display()))
-                }),
+            TokenSource::File(file) => file.read().await,
             TokenSource::Mint(m) => m.token().await,
         }
     }
@@ -412,6 +407,15 @@ impl RestSource {
                 Ok(down)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the JWT file was last seen readable or writable by group or others
+    /// (`None`: no JWT file, or not read yet).
+    pub fn jwt_file_insecure(&self) -> Option<bool> {
+        match &self.token {
+            TokenSource::File(file) => file.insecure(),
+            _ => None,
         }
     }
 

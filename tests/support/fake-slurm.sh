@@ -12,6 +12,8 @@ fixtures=${FAKE_SLURM_FIXTURES:?FAKE_SLURM_FIXTURES not set}
 echo "$name $*" >> "$state/calls"
 # The SLURM_CONF each call ran with (multi-cluster tests check it is passed on).
 echo "$name ${SLURM_CONF:-}" >> "$state/slurm_conf"
+# The names of the SLURM* variables each call saw (tests check no secret reaches it).
+echo "$name $(env | grep '^SLURM' | cut -d= -f1 | sort | tr '\n' ' ')" >> "$state/env"
 mode=ok
 [ -f "$state/mode-$name" ] && mode=$(cat "$state/mode-$name")
 case $mode in
