@@ -39,7 +39,7 @@ pub struct ClusterStats {
     pub slurm_auth_failures: u64,
     /// Expiry of the JWT in use (REST source), seconds since the epoch.
     pub jwt_expiry: Option<i64>,
-    /// Whether the JWT file is readable or writable by group or others (`None`: no
+    /// Whether the JWT file is open to others or writable by its group (`None`: no
     /// JWT file, or not read yet).
     pub jwt_file_insecure: Option<bool>,
     /// Capped families of the enabled collectors → configured top N.
@@ -131,7 +131,7 @@ impl ClusterStats {
         jwt.push_opt(with(&[]), self.jwt_expiry.map(|e| e as f64));
         let mut insecure = Family::gauge(
             "slurm_exporter_secret_file_insecure",
-            "1 when a secret file (file jwt: slurm.jwt_file) is readable or writable by group or others (a world-writable one is refused), 0 when its mode is 0600 or stricter",
+            "1 when a secret file (file jwt: slurm.jwt_file) is readable or writable by others or writable by its group (a world-writable one is refused), 0 when its mode is 0600, 0640 or stricter",
         );
         insecure.push_opt(
             with(&[("file", "jwt")]),

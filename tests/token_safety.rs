@@ -207,7 +207,7 @@ fn an_insecure_jwt_file_is_flagged_once_and_a_world_writable_one_refused() {
         Duration::from_secs(15),
         |m| insecure(m) == Some(1.0) && nodes_up(m) == Some(1.0) && collections(m) >= 3.0,
     );
-    let warning = "the JWT file is readable or writable by group or others";
+    let warning = "the JWT file is readable or writable by others";
     assert_eq!(
         exporter.logs().matches(warning).count(),
         1,

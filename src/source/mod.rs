@@ -161,8 +161,8 @@ impl Source {
         }
     }
 
-    /// Whether the JWT file (REST source) was last seen readable or writable by
-    /// group or others; `None` without a JWT file.
+    /// Whether the JWT file (REST source) was last seen open to others or
+    /// writable by its group; `None` without a JWT file.
     pub fn jwt_file_insecure(&self) -> Option<bool> {
         match self {
             Source::Cli(_) => None,

@@ -410,7 +410,7 @@ impl RestSource {
         }
     }
 
-    /// Whether the JWT file was last seen readable or writable by group or others
+    /// Whether the JWT file was last seen open to others or writable by its group
     /// (`None`: no JWT file, or not read yet).
     pub fn jwt_file_insecure(&self) -> Option<bool> {
         match &self.token {

@@ -15,8 +15,8 @@
 //!   So replacing the file brings collection back at the next read, stuck thread or not.
 //! - The file is opened with `O_NONBLOCK` (a FIFO without writer reads as empty instead
 //!   of blocking in `open`), read up to `MAX_TOKEN_BYTES`, refused when every user may
-//!   write it, and its mode is checked: readable or writable by group or others is
-//!   logged once per change of mode and exported (`insecure`).
+//!   write it, and its mode is checked: readable or writable by others, or writable by
+//!   the group, is logged once per change of mode and exported (`insecure`).
 
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -87,7 +87,7 @@ impl TokenFile {
         }
     }
 
-    /// Whether the file was last seen readable or writable by group or others
+    /// Whether the file was last seen open to others or writable by the group
     /// (`None` before the first read that got as far as its mode).
     pub fn insecure(&self) -> Option<bool> {
         let state = self.state.lock().ok()?;
@@ -157,9 +157,11 @@ impl TokenFile {
     }
 }
 
-/// Group or others may read or write.
+/// Others may read or write, or the group may write. Group read stays allowed:
+/// it is how a non-root exporter reads a root-owned secret (Kubernetes `fsGroup`
+/// with `defaultMode: 0440`).
 pub fn mode_is_insecure(mode: u32) -> bool {
-    mode & 0o077 != 0
+    mode & 0o027 != 0
 }
 
 /// Every user may write: anyone could make us send their token (or garbage).
@@ -229,7 +231,7 @@ fn read_file(path: &Path, state: &Mutex<State>) -> Outcome {
     Ok(token.to_string())
 }
 
-/// Logs the file's mode when it changes: a warning when group or others may access it.
+/// Logs the file's mode when it changes: a warning when it is insecure.
 fn note_mode(path: &Path, state: &Mutex<State>, mode: u32) {
     let Ok(mut s) = state.lock() else { return };
     let before = s.mode.replace(mode);
@@ -242,8 +244,9 @@ fn note_mode(path: &Path, state: &Mutex<State>, mode: u32) {
         tracing::warn!(
             file = file.as_str(),
             mode = shown.as_str(),
-            "the JWT file is readable or writable by group or others (docs/security.md: mode 0600, \
-             owned by the exporter's user); slurm_exporter_secret_file_insecure is 1"
+            "the JWT file is readable or writable by others, or writable by its group \
+             (docs/security.md: mode 0600, or 0440/0640 for a group); \
+             slurm_exporter_secret_file_insecure is 1"
         );
     } else if before.is_some_and(mode_is_insecure) {
         tracing::info!(

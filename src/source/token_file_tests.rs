@@ -171,7 +171,10 @@ async fn modes_sizes_and_contents() {
 fn mode_checks() {
     assert!(!mode_is_insecure(0o600));
     assert!(!mode_is_insecure(0o400));
-    assert!(mode_is_insecure(0o640));
+    assert!(!mode_is_insecure(0o440));
+    assert!(!mode_is_insecure(0o640));
+    assert!(mode_is_insecure(0o660));
+    assert!(mode_is_insecure(0o644));
     assert!(mode_is_insecure(0o604));
     assert!(!mode_is_world_writable(0o644));
     assert!(mode_is_world_writable(0o602));
