@@ -69,6 +69,8 @@ pub async fn run(
     let settings = ServerSettings {
         header_read_timeout: config.web.header_read_timeout,
         shutdown_grace: SHUTDOWN_GRACE,
+        max_connections: connection_cap(config.web.max_connections),
+        max_connections_per_ip: config.web.max_connections_per_ip,
     };
     let server_task = tokio::spawn(crate::web::server::serve(
         listener,
@@ -93,6 +95,33 @@ pub async fn run(
 
 /// How long in-flight requests may run on after SIGTERM.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `--web.max-connections`, lowered so that `FD_RESERVE` descriptors stay free
+/// for collection whatever the clients do; the soft descriptor limit is raised
+/// to the hard one first.
+fn connection_cap(wanted: usize) -> usize {
+    use crate::web::conns::{effective_cap, raise_fd_limit, FD_RESERVE};
+    let Some(fd_limit) = raise_fd_limit() else {
+        tracing::warn!(
+            max_connections = wanted,
+            "cannot read the file descriptor limit"
+        );
+        return wanted;
+    };
+    let cap = effective_cap(wanted, fd_limit);
+    if cap < wanted {
+        tracing::warn!(
+            max_connections = wanted,
+            fd_limit,
+            reserve = FD_RESERVE,
+            effective = cap,
+            "connection limit lowered to keep file descriptors for collection"
+        );
+    } else {
+        tracing::info!(max_connections = cap, fd_limit, "connection limit");
+    }
+    cap
+}
 
 /// The web config in force: loaded from `web.config_file`, or plain HTTP without one.
 fn web_state(config: &Config, shared: &Arc<Shared>) -> anyhow::Result<Arc<WebState>> {

@@ -61,6 +61,14 @@ pub fn command() -> Command {
             "Requests served at once; more wait up to 5s for a slot, then get 503 [default: 32]",
         ))
         .arg(value_flag(
+            "web.max-connections",
+            "Connections open at once, lowered at start to keep 256 file descriptors for collection; more are closed unserved [default: 1024]",
+        ))
+        .arg(value_flag(
+            "web.max-connections-per-ip",
+            "Connections open at once from one client IP; more are closed unserved [default: 64]",
+        ))
+        .arg(value_flag(
             "web.rate-limit",
             "Requests per second per client IP, over it 429; 0 disables [default: 10]",
         ))
@@ -240,6 +248,8 @@ fn raw_from_matches(m: &ArgMatches) -> Result<RawConfig, clap::Error> {
     raw.web.config_file = s("web.config.file").map(PathBuf::from);
     raw.web.health_unauthenticated = number(m, "web.health-unauthenticated", "true or false")?;
     raw.web.max_concurrent_requests = number(m, "web.max-concurrent-requests", "a whole number")?;
+    raw.web.max_connections = number(m, "web.max-connections", "a whole number")?;
+    raw.web.max_connections_per_ip = number(m, "web.max-connections-per-ip", "a whole number")?;
     raw.web.rate_limit = number(m, "web.rate-limit", "a number")?;
     raw.web.rate_limit_burst = number(m, "web.rate-limit-burst", "a whole number")?;
     raw.web.header_read_timeout = s("web.header-read-timeout");
@@ -363,6 +373,8 @@ mod tests {
             "--web.config.file=web.yml",
             "--web.health-unauthenticated=false",
             "--web.max-concurrent-requests=8",
+            "--web.max-connections=100",
+            "--web.max-connections-per-ip=7",
             "--web.rate-limit=2.5",
             "--web.rate-limit-burst=5",
             "--web.header-read-timeout=3s",
@@ -377,6 +389,10 @@ mod tests {
         );
         assert_eq!(w.health_unauthenticated, Some(false));
         assert_eq!(w.max_concurrent_requests, Some(8));
+        assert_eq!(
+            (w.max_connections, w.max_connections_per_ip),
+            (Some(100), Some(7))
+        );
         assert_eq!(w.rate_limit, Some(2.5));
         assert_eq!(w.rate_limit_burst, Some(5));
         assert_eq!(w.header_read_timeout.as_deref(), Some("3s"));

@@ -226,7 +226,11 @@ pub const AUTH_FAILURE_REASONS: &[&str] = &[
     "no_credentials",
     "no_client_certificate",
     "tls_handshake",
+    "throttled",
 ];
+
+/// Values of `slurm_exporter_http_connections_refused_total{reason}`, all pre-declared.
+pub const CONNECTION_REFUSED_REASONS: &[&str] = &["limit", "per_ip_limit", "accept_error"];
 
 /// HTTP traffic counters, updated by every request, and the endpoint security state.
 #[derive(Debug)]
@@ -235,6 +239,11 @@ pub struct HttpStats {
     pub durations: BTreeMap<&'static str, Histogram>,
     pub auth_failures: BTreeMap<&'static str, u64>,
     pub rate_limited: u64,
+    /// Connections closed unserved (or not accepted) by reason.
+    pub connections_refused: BTreeMap<&'static str, u64>,
+    pub connections_open: u64,
+    /// The connection cap in force; `None` until the server starts.
+    pub connections_limit: Option<u64>,
     /// `notAfter` of the serving certificate; `None` without TLS.
     pub tls_cert_expiry_unix: Option<f64>,
     /// Whether the last (re)load of the web config file worked; `None` without one.
@@ -248,6 +257,9 @@ impl Default for HttpStats {
             durations: BTreeMap::new(),
             auth_failures: AUTH_FAILURE_REASONS.iter().map(|r| (*r, 0)).collect(),
             rate_limited: 0,
+            connections_refused: CONNECTION_REFUSED_REASONS.iter().map(|r| (*r, 0)).collect(),
+            connections_open: 0,
+            connections_limit: None,
             tls_cert_expiry_unix: None,
             web_config_reload_ok: None,
         }
@@ -283,7 +295,7 @@ impl HttpStats {
         }
         let mut auth = Family::counter(
             "slurm_exporter_http_auth_failures",
-            "Requests or connections refused for authentication by reason (bad_password, unknown_user, no_credentials, no_client_certificate, tls_handshake)",
+            "Requests or connections refused for authentication by reason (bad_password, unknown_user, no_credentials, no_client_certificate, tls_handshake, throttled)",
         );
         for (reason, n) in &self.auth_failures {
             auth.push(vec![("reason", reason.to_string())], *n as f64);
@@ -293,6 +305,23 @@ impl HttpStats {
             "Requests answered 429 because their client IP went over --web.rate-limit",
         );
         limited.push(vec![], self.rate_limited as f64);
+        let mut refused = Family::counter(
+            "slurm_exporter_http_connections_refused",
+            "Connections closed without being served by reason (limit, per_ip_limit) and failed accepts (accept_error)",
+        );
+        for (reason, n) in &self.connections_refused {
+            refused.push(vec![("reason", reason.to_string())], *n as f64);
+        }
+        let mut open = Family::gauge(
+            "slurm_exporter_http_connections_open",
+            "HTTP connections open now",
+        );
+        open.push(vec![], self.connections_open as f64);
+        let mut cap = Family::gauge(
+            "slurm_exporter_http_connections_limit",
+            "Connections allowed open at once: --web.max-connections, lowered to keep file descriptors in reserve for collection",
+        );
+        cap.push_opt(vec![], self.connections_limit.map(|n| n as f64));
         let mut expiry = Family::gauge(
             "slurm_exporter_tls_certificate_expiry_timestamp_seconds",
             "When the serving TLS certificate expires (notAfter); absent without TLS",
@@ -303,7 +332,9 @@ impl HttpStats {
             "1 when the last load of --web.config.file and its certificates worked, 0 when the previous good one is still in use; absent without a web config",
         );
         reload.push_opt(vec![], self.web_config_reload_ok.map(f64::from));
-        vec![requests, durations, auth, limited, expiry, reload]
+        vec![
+            requests, durations, auth, limited, refused, open, cap, expiry, reload,
+        ]
     }
 
     pub fn auth_failure(&mut self, reason: &'static str) {

@@ -367,7 +367,11 @@ fn slow_headers_are_cut_and_sizes_limited() {
 #[test]
 fn a_thousand_concurrent_scrapes_all_succeed() {
     let fake = FakeSlurm::new();
-    let exporter = fake.start_exporter(&["--web.max-concurrent-requests=4"]);
+    // All from 127.0.0.1: above the default per-IP connection cap.
+    let exporter = fake.start_exporter(&[
+        "--web.max-concurrent-requests=4",
+        "--web.max-connections-per-ip=1000",
+    ]);
     let port = exporter.port;
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(1000));
     let started = Instant::now();

@@ -143,6 +143,9 @@ pub struct RawWeb {
     /// Whether `/health` answers without credentials.
     pub health_unauthenticated: Option<bool>,
     pub max_concurrent_requests: Option<usize>,
+    /// Connections open at once (lowered at start to keep descriptors for collection).
+    pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
     /// Requests per second per client IP; 0 disables.
     pub rate_limit: Option<f64>,
     pub rate_limit_burst: Option<u32>,
@@ -233,6 +236,8 @@ impl RawConfig {
             web.config_file,
             web.health_unauthenticated,
             web.max_concurrent_requests,
+            web.max_connections,
+            web.max_connections_per_ip,
             web.rate_limit,
             web.rate_limit_burst,
             web.header_read_timeout,
@@ -297,6 +302,9 @@ pub struct WebSettings {
     pub config_file: Option<PathBuf>,
     pub health_unauthenticated: bool,
     pub max_concurrent_requests: usize,
+    /// Connections open at once, before the descriptor reserve lowers it.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
     /// Requests per second per client IP; 0 disables.
     pub rate_limit: f64,
     pub rate_limit_burst: u32,
@@ -304,6 +312,8 @@ pub struct WebSettings {
 }
 
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
 pub const DEFAULT_RATE_LIMIT: f64 = 10.0;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 20;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -314,6 +324,8 @@ impl Default for WebSettings {
             config_file: None,
             health_unauthenticated: true,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             rate_limit: DEFAULT_RATE_LIMIT,
             rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
@@ -342,6 +354,16 @@ impl WebSettings {
         if max_concurrent_requests == 0 {
             return Err(invalid("web.max_concurrent_requests", "must be at least 1"));
         }
+        let max_connections = raw.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            return Err(invalid("web.max_connections", "must be at least 1"));
+        }
+        let max_connections_per_ip = raw
+            .max_connections_per_ip
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_IP);
+        if max_connections_per_ip == 0 {
+            return Err(invalid("web.max_connections_per_ip", "must be at least 1"));
+        }
         let rate_limit = raw.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT);
         if !rate_limit.is_finite() || rate_limit < 0.0 {
             return Err(invalid(
@@ -357,6 +379,8 @@ impl WebSettings {
             config_file: raw.config_file.clone(),
             health_unauthenticated: raw.health_unauthenticated.unwrap_or(true),
             max_concurrent_requests,
+            max_connections,
+            max_connections_per_ip,
             rate_limit,
             rate_limit_burst,
             header_read_timeout: parse_duration(

@@ -128,15 +128,28 @@ fn web_settings() {
     assert_eq!(c.web.max_concurrent_requests, 32);
     assert_eq!((c.web.rate_limit, c.web.rate_limit_burst), (10.0, 20));
     assert_eq!(c.web.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(
+        (c.web.max_connections, c.web.max_connections_per_ip),
+        (1024, 64)
+    );
     let c = config(
-        "web:\n  health_unauthenticated: false\n  max_concurrent_requests: 4\n  rate_limit: 0\n  rate_limit_burst: 0\n  header_read_timeout: 2s\n",
+        "web:\n  health_unauthenticated: false\n  max_concurrent_requests: 4\n  max_connections: 100\n  max_connections_per_ip: 5\n  rate_limit: 0\n  rate_limit_burst: 0\n  header_read_timeout: 2s\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(!c.web.health_unauthenticated);
     assert_eq!(c.web.max_concurrent_requests, 4);
     assert_eq!(c.web.rate_limit, 0.0);
     assert_eq!(c.web.header_read_timeout, Duration::from_secs(2));
+    assert_eq!(
+        (c.web.max_connections, c.web.max_connections_per_ip),
+        (100, 5)
+    );
     for (yaml, key) in [
+        ("web:\n  max_connections: 0\n", "web.max_connections"),
+        (
+            "web:\n  max_connections_per_ip: 0\n",
+            "web.max_connections_per_ip",
+        ),
         (
             "web:\n  max_concurrent_requests: 0\n",
             "web.max_concurrent_requests",

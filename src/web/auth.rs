@@ -1,14 +1,20 @@
 //! HTTP basic auth against `basic_auth_users` (bcrypt hashes), as the
 //! exporter-toolkit does it: unknown users are checked against a dummy hash of
-//! the same cost so that timing does not tell which users exist; bcrypt runs one
-//! at a time (it is deliberately slow; a burst of bad passwords must not take
-//! every core); results are cached per user:hash:password.
+//! the same cost so that timing does not tell which users exist. Results are
+//! cached per user:hash:password, verified ones apart from failed ones, so that
+//! guessing cannot push a good credential out: a verified credential never
+//! waits for bcrypt again, and a repeated bad one is refused without hashing.
+//! Everything else goes through the `gate` (one bcrypt at a time, a bounded
+//! queue overall and per client IP, refused at once beyond it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
+
+use super::gate::BcryptGate;
 
 /// Why a request was refused, as the `reason` label of `http_auth_failures_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +22,8 @@ pub enum Denied {
     NoCredentials,
     UnknownUser,
     BadPassword,
+    /// Not verified: too many verifications already pending (answered 429).
+    Throttled,
 }
 
 impl Denied {
@@ -24,20 +32,26 @@ impl Denied {
             Denied::NoCredentials => "no_credentials",
             Denied::UnknownUser => "unknown_user",
             Denied::BadPassword => "bad_password",
+            Denied::Throttled => "throttled",
         }
     }
 }
 
-/// Cached results are dropped past this many entries, so guessing many
-/// passwords cannot grow memory without bound.
-const CACHE_MAX: usize = 1024;
+/// Verified credentials kept (only a correct password gets in, so few).
+const VERIFIED_MAX: usize = 64;
+/// Failed credentials kept; the set is emptied when full, so guessing many
+/// passwords costs bounded memory (and at worst a bcrypt per forgotten guess).
+const FAILED_MAX: usize = 4096;
+
+type Key = [u8; 32];
 
 /// The users of one loaded web config.
 pub struct BasicAuth {
     users: BTreeMap<String, String>,
     dummy_hash: String,
-    cache: Mutex<HashMap<[u8; 32], bool>>,
-    gate: Arc<tokio::sync::Mutex<()>>,
+    verified: Mutex<HashSet<Key>>,
+    failed: Mutex<HashSet<Key>>,
+    gate: Arc<BcryptGate>,
 }
 
 impl std::fmt::Debug for BasicAuth {
@@ -65,8 +79,8 @@ pub fn credentials(header: Option<&str>) -> Option<(String, String)> {
 
 impl BasicAuth {
     /// Builds the checker; computes the dummy hash at the highest cost in use
-    /// (blocking: call from a blocking context). `gate` serialises bcrypt across reloads.
-    pub fn new(users: BTreeMap<String, String>, gate: Arc<tokio::sync::Mutex<()>>) -> BasicAuth {
+    /// (blocking: call from a blocking context). `gate` bounds bcrypt across reloads.
+    pub fn new(users: BTreeMap<String, String>, gate: Arc<BcryptGate>) -> BasicAuth {
         let cost = users
             .values()
             .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
@@ -77,19 +91,20 @@ impl BasicAuth {
         BasicAuth {
             users,
             dummy_hash,
-            cache: Mutex::new(HashMap::new()),
+            verified: Mutex::default(),
+            failed: Mutex::default(),
             gate,
         }
     }
 
-    /// Checks an `Authorization` header value.
-    pub async fn check(&self, header: Option<&str>) -> Result<(), Denied> {
+    /// Checks an `Authorization` header value sent from `client`.
+    pub async fn check(&self, header: Option<&str>, client: Option<IpAddr>) -> Result<(), Denied> {
         let (user, password) = credentials(header).ok_or(Denied::NoCredentials)?;
         let (hash, known) = match self.users.get(&user) {
             Some(h) => (h.clone(), true),
             None => (self.dummy_hash.clone(), false),
         };
-        let key: [u8; 32] = Sha256::new()
+        let key: Key = Sha256::new()
             .chain_update(user.as_bytes())
             .chain_update([0])
             .chain_update(hash.as_bytes())
@@ -97,29 +112,51 @@ impl BasicAuth {
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        let cached = self.cache.lock().ok().and_then(|c| c.get(&key).copied());
-        let ok = match cached {
+        let ok = match self.cached(&key) {
             Some(ok) => ok,
             None => {
-                let _one_at_a_time = self.gate.lock().await;
-                let ok = tokio::task::spawn_blocking(move || {
-                    bcrypt::verify(password, &hash).unwrap_or(false)
-                })
-                .await
-                .unwrap_or(false);
-                if let Ok(mut cache) = self.cache.lock() {
-                    if cache.len() >= CACHE_MAX {
-                        cache.clear();
+                let ticket = self.gate.enter(client).ok_or(Denied::Throttled)?;
+                // Another request may have verified the same credential meanwhile.
+                match self.cached(&key) {
+                    Some(ok) => ok,
+                    None => {
+                        let ok = ticket
+                            .run(move || bcrypt::verify(password, &hash).unwrap_or(false))
+                            .await;
+                        self.remember(key, ok);
+                        ok
                     }
-                    cache.insert(key, ok);
                 }
-                ok
             }
         };
         match (known, ok) {
             (true, true) => Ok(()),
             (true, false) => Err(Denied::BadPassword),
             (false, _) => Err(Denied::UnknownUser),
+        }
+    }
+
+    fn cached(&self, key: &Key) -> Option<bool> {
+        if self.verified.lock().is_ok_and(|v| v.contains(key)) {
+            return Some(true);
+        }
+        self.failed
+            .lock()
+            .is_ok_and(|f| f.contains(key))
+            .then_some(false)
+    }
+
+    fn remember(&self, key: Key, ok: bool) {
+        let (set, max) = if ok {
+            (&self.verified, VERIFIED_MAX)
+        } else {
+            (&self.failed, FAILED_MAX)
+        };
+        if let Ok(mut set) = set.lock() {
+            if set.len() >= max {
+                set.clear();
+            }
+            set.insert(key);
         }
     }
 }
@@ -141,6 +178,7 @@ mod tests {
         let users = BTreeMap::from([("alice".to_string(), hash)]);
         let auth = BasicAuth::new(users, Arc::default());
         assert!(auth.dummy_hash.starts_with("$2b$04$"));
+        let auth = Checker(auth);
         assert_eq!(auth.check(None).await, Err(Denied::NoCredentials));
         assert_eq!(
             auth.check(Some("Bearer x")).await,
@@ -156,7 +194,43 @@ mod tests {
         );
         assert_eq!(auth.check(Some(&header("alice", "right"))).await, Ok(()));
         assert_eq!(auth.check(Some(&header("alice", "right"))).await, Ok(()));
-        assert_eq!(auth.cache.lock().map(|c| c.len()).unwrap_or(0), 3);
+        assert_eq!(auth.0.verified.lock().map(|c| c.len()).unwrap_or(0), 1);
+        assert_eq!(auth.0.failed.lock().map(|c| c.len()).unwrap_or(0), 2);
+    }
+
+    struct Checker(BasicAuth);
+    impl Checker {
+        async fn check(&self, header: Option<&str>) -> Result<(), Denied> {
+            self.0.check(header, None).await
+        }
+    }
+
+    #[tokio::test]
+    async fn guessing_neither_evicts_a_good_credential_nor_queues_without_bound() {
+        let hash = bcrypt::hash("right", 4).unwrap_or_else(|e| panic!("{e}"));
+        let users = BTreeMap::from([("alice".to_string(), hash)]);
+        let gate = Arc::new(BcryptGate::default());
+        let auth = Arc::new(BasicAuth::new(users, gate.clone()));
+        let good = header("alice", "right");
+        assert_eq!(auth.check(Some(&good), None).await, Ok(()));
+        for i in 0..100 {
+            let guess = header("alice", &format!("guess{i}"));
+            assert_eq!(
+                auth.check(Some(&guess), None).await,
+                Err(Denied::BadPassword)
+            );
+        }
+        // The good credential is still known: no bcrypt, even with the gate full.
+        let ip = Some(IpAddr::from([127, 0, 0, 9]));
+        let held: Vec<_> = (0..super::super::gate::MAX_PENDING_PER_IP)
+            .filter_map(|_| gate.enter(ip))
+            .collect();
+        assert_eq!(auth.check(Some(&good), ip).await, Ok(()));
+        // A new guess from that client is refused at once, without hashing.
+        let guess = header("alice", "one more");
+        assert_eq!(auth.check(Some(&guess), ip).await, Err(Denied::Throttled));
+        drop(held);
+        assert_eq!(auth.check(Some(&guess), ip).await, Err(Denied::BadPassword));
     }
 
     #[test]

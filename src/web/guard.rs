@@ -1,7 +1,11 @@
 //! Per-request protections, as axum middleware around the routes (inside the
 //! `record` layer, so 401, 413, 429 and 503 answers are counted like any other):
-//! configured response headers → per-IP rate limit → concurrency slots (wait,
-//! then 503) → request body limit → basic auth.
+//! configured response headers → per-IP rate limit → basic auth → concurrency
+//! slots (wait, then 503) → request body limit.
+//!
+//! Authentication comes before the slots so that a client without valid
+//! credentials never holds one (bcrypt waits cost it, not the scrapers), and
+//! `/health` never takes a slot: a liveness probe must not wait behind scrapes.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -19,6 +23,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 
+use super::auth::Denied;
 use super::state::WebState;
 use crate::config::WebSettings;
 use crate::engine::Shared;
@@ -75,9 +80,9 @@ impl Guard {
 /// Wraps `routes` in the protections, outermost first as listed in the module doc.
 pub fn layer<S: Clone + Send + Sync + 'static>(routes: Router<S>, guard: Arc<Guard>) -> Router<S> {
     routes
-        .layer(middleware::from_fn_with_state(guard.clone(), auth))
         .layer(middleware::from_fn(body_limit))
         .layer(middleware::from_fn_with_state(guard.clone(), concurrency))
+        .layer(middleware::from_fn_with_state(guard.clone(), auth))
         .layer(middleware::from_fn_with_state(guard.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(guard, headers))
 }
@@ -114,6 +119,9 @@ async fn rate_limit(State(guard): State<Arc<Guard>>, request: Request, next: Nex
 }
 
 async fn concurrency(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(QUEUE_TIMEOUT, guard.slots.clone().acquire_owned()).await {
         Ok(Ok(_permit)) => next.run(request).await,
         _ => (
@@ -162,14 +170,24 @@ async fn auth(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match auth.check(given).await {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    match auth.check(given, peer.map(|p| p.ip())).await {
         Ok(()) => next.run(request).await,
+        Err(Denied::Throttled) => {
+            guard.count(|h| h.auth_failure(Denied::Throttled.reason()));
+            tracing::debug!(client = ?peer, "too many password checks pending");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "1")],
+                "too many password checks pending\n",
+            )
+                .into_response()
+        }
         Err(denied) => {
             guard.count(|h| h.auth_failure(denied.reason()));
-            let peer = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0);
             tracing::debug!(client = ?peer, reason = denied.reason(), "unauthorized");
             (
                 StatusCode::UNAUTHORIZED,

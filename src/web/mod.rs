@@ -3,10 +3,14 @@
 //! `tls` turns it into rustls, `auth` checks basic-auth users, `state` holds the
 //! config in force and reloads it when its files change, `guard` is the
 //! per-request middleware (auth, rate limit, concurrency, body size) and
-//! `server` the accept loop (TLS handshake, header timeout and size).
+//! `conns` the connection caps (overall, per client IP, from the descriptor
+//! limit), `gate` the bound on bcrypt work, and `server` the accept loop (TLS
+//! handshake, header timeout and size).
 
 pub mod auth;
+pub mod conns;
 pub mod file;
+pub mod gate;
 pub mod guard;
 pub mod server;
 pub mod state;

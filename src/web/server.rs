@@ -4,10 +4,16 @@
 //! header read timeout and a 16 KiB header limit → the router, with the peer
 //! address as `ConnectInfo`. Shutdown stops accepting, then lets in-flight
 //! connections finish for at most `shutdown_grace`.
+//!
+//! An accepted connection needs a slot of `conns::ConnLimits` (overall and for
+//! its client IP); without one it is closed at once, unserved, so a flood holds
+//! at most the cap's descriptors, never the ones collection needs, and the
+//! listen backlog keeps draining (clients get a prompt close, not a hanging
+//! connect). Refusals and accept errors are counted and logged once per `LOG_EVERY`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -20,6 +26,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
+use super::conns::{ConnLimits, ConnPermit, LogEvery, Refused};
 use super::state::WebState;
 use super::tls::TlsState;
 use crate::engine::Shared;
@@ -34,7 +41,14 @@ pub struct ServerSettings {
     pub header_read_timeout: Duration,
     /// How long in-flight connections may run on after shutdown begins.
     pub shutdown_grace: Duration,
+    /// Connections open at once (already lowered to keep the descriptor reserve).
+    pub max_connections: usize,
+    /// Connections open at once from one client IP.
+    pub max_connections_per_ip: usize,
 }
+
+/// At most one log line per this interval for refused connections, and one for accept errors.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
 const PLAIN_HTTP_ON_TLS: &[u8] = b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 
@@ -48,6 +62,15 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    let limits = Arc::new(ConnLimits::new(
+        settings.max_connections,
+        settings.max_connections_per_ip,
+    ));
+    if let Ok(mut http) = shared.http.lock() {
+        http.connections_limit = Some(limits.cap() as u64);
+    }
+    let mut refusals = LogEvery::new(LOG_EVERY);
+    let mut accept_errors = LogEvery::new(LOG_EVERY);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -55,13 +78,40 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
+                    count_refused(&shared, "accept_error");
+                    if let Some(n) = accept_errors.hit(Instant::now()) {
+                        tracing::warn!(error = %e, errors = n, "accept failed (count since the last such line)");
+                    }
                     // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
+        let admitted = limits
+            .slot()
+            .ok_or(Refused::Limit)
+            .and_then(|slot| limits.admit(slot, peer.ip()));
+        let permit = match admitted {
+            Ok(p) => p,
+            Err(refused) => {
+                drop(stream);
+                count_refused(&shared, refused.reason());
+                if let Some(n) = refusals.hit(Instant::now()) {
+                    tracing::warn!(
+                        reason = refused.reason(),
+                        client = %peer,
+                        refused = n,
+                        open = limits.open(),
+                        limit = limits.cap(),
+                        per_ip_limit = settings.max_connections_per_ip,
+                        "refusing connections: connection limit reached (refused: count since the last such line)"
+                    );
+                }
+                continue;
+            }
+        };
+        set_open(&shared, &limits);
         let _ = stream.set_nodelay(true);
         let connection = Connection {
             router: router.clone(),
@@ -69,6 +119,8 @@ pub async fn serve(
             shared: shared.clone(),
             settings,
             peer,
+            permit,
+            limits: limits.clone(),
         };
         tokio::spawn(connection.run(stream, graceful.watcher()));
     }
@@ -90,10 +142,33 @@ struct Connection {
     shared: Arc<Shared>,
     settings: ServerSettings,
     peer: SocketAddr,
+    permit: ConnPermit,
+    limits: Arc<ConnLimits>,
+}
+
+fn count_refused(shared: &Shared, reason: &'static str) {
+    if let Ok(mut http) = shared.http.lock() {
+        *http.connections_refused.entry(reason).or_insert(0) += 1;
+    }
+}
+
+fn set_open(shared: &Shared, limits: &ConnLimits) {
+    if let Ok(mut http) = shared.http.lock() {
+        http.connections_open = limits.open() as u64;
+    }
 }
 
 impl Connection {
     async fn run(self, stream: TcpStream, watcher: Watcher) {
+        let (shared, limits) = (self.shared.clone(), self.limits.clone());
+        let permit = self.serve(stream, watcher).await;
+        drop(permit);
+        set_open(&shared, &limits);
+    }
+
+    /// Serves the connection; returns its permit so the caller frees it after.
+    async fn serve(self, stream: TcpStream, watcher: Watcher) -> ConnPermit {
+        let permit = self.permit;
         let peer = self.peer;
         let router = self.router;
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -115,7 +190,7 @@ impl Connection {
                 let timeout = self.settings.header_read_timeout;
                 let Some(tls_stream) = handshake(stream, tls, &self.shared, peer, timeout).await
                 else {
-                    return;
+                    return permit;
                 };
                 watcher
                     .watch(builder.serve_connection(TokioIo::new(tls_stream), service))
@@ -125,6 +200,7 @@ impl Connection {
         if let Err(e) = result {
             tracing::debug!(client = %peer, error = %e, "connection ended with an error");
         }
+        permit
     }
 }
 

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::BasicAuth;
 use super::file::{WebConfig, WebConfigError};
+use super::gate::BcryptGate;
 use super::tls::TlsState;
 use crate::engine::Shared;
 
@@ -34,7 +35,7 @@ pub struct WebState {
     active: ArcSwap<Active>,
     /// Hash of the files at the last load attempt, good or bad.
     attempted: Mutex<[u8; 32]>,
-    bcrypt_gate: Arc<tokio::sync::Mutex<()>>,
+    bcrypt_gate: Arc<BcryptGate>,
     shared: Arc<Shared>,
 }
 
@@ -55,7 +56,7 @@ fn fingerprint(path: &Path) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-fn build(path: &Path, gate: &Arc<tokio::sync::Mutex<()>>) -> Result<Active, WebConfigError> {
+fn build(path: &Path, gate: &Arc<BcryptGate>) -> Result<Active, WebConfigError> {
     let config = WebConfig::load(path)?;
     let tls = config
         .tls
