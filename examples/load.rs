@@ -10,7 +10,11 @@
 //!   429 with `Retry-After`; afterwards another address is still served;
 //! - **slow**: clients that trickle a header byte at a time: the exporter must cut
 //!   each after its header read timeout, and serve normal scrapes meanwhile (their
-//!   latency is measured).
+//!   latency is measured);
+//! - **guess**: basic auth with a cost-10 bcrypt hash; guessers from 4 addresses,
+//!   each address under the default rate limit (8 guesses/s), while a scraper
+//!   whose credential was verified once and a liveness probe (`/health`) are
+//!   polled: both must get 200 (their latencies are printed apart).
 //!
 //! Prints per scenario the status codes, errors, latency percentiles and the
 //! exporter's peak RSS (`VmHWM`); exits 1 when any request ends in anything but the
@@ -40,6 +44,8 @@ cargo run [--release] --example load -- [options]
   --burst=N             requests of the burst from one client [default: 300; --quick: 100]
   --slow=N              slow clients [default: 100; --quick: 20]
   --header-timeout=S    --web.header-read-timeout for the slow scenario, seconds [default: 2]
+  --guessers=N          password guessers, spread over 4 addresses [default: 32; --quick: 12]
+  --guess-seconds=S     how long the guess scenario polls [default: 20; --quick: 8]
   --rss-limit-mib=N     fail when the exporter's peak RSS exceeds this [default: 64]
   --quick               the smaller sizes above";
 
@@ -50,6 +56,8 @@ struct Args {
     slow: usize,
     header_timeout: u64,
     rss_limit_mib: u64,
+    guessers: usize,
+    guess_seconds: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -68,6 +76,8 @@ fn parse_args() -> Result<Args, String> {
         slow: 100,
         header_timeout: 2,
         rss_limit_mib: 64,
+        guessers: 32,
+        guess_seconds: 20,
     };
     let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
     for arg in std::env::args().skip(1) {
@@ -91,10 +101,14 @@ fn parse_args() -> Result<Args, String> {
             }
             "--header-timeout" => args.header_timeout = number()? as u64,
             "--rss-limit-mib" => args.rss_limit_mib = number()? as u64,
+            "--guessers" => args.guessers = number()?.clamp(1, 400),
+            "--guess-seconds" => args.guess_seconds = (number()? as u64).clamp(1, 600),
             "--quick" => {
                 args.scrapes = 200;
                 args.burst = 100;
                 args.slow = 20;
+                args.guessers = 12;
+                args.guess_seconds = 8;
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
@@ -157,7 +171,8 @@ impl Exporter {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(r) = get(None, port, "/ready").await {
-                if r.status == 200 {
+                // 401: behind basic auth, serving.
+                if r.status == 200 || r.status == 401 {
                     return Ok(exporter);
                 }
             }
@@ -225,12 +240,31 @@ async fn connect(source: Option<Ipv4Addr>, port: u16) -> std::io::Result<TcpStre
 }
 
 async fn get(source: Option<Ipv4Addr>, port: u16, path: &str) -> Result<Answer, String> {
+    get_as(source, port, path, None).await
+}
+
+/// GET with `user:password` as basic auth when given.
+async fn get_as(
+    source: Option<Ipv4Addr>,
+    port: u16,
+    path: &str,
+    credentials: Option<&str>,
+) -> Result<Answer, String> {
+    use base64::Engine as _;
     let run = async {
         let mut stream = connect(source, port)
             .await
             .map_err(|e| format!("connect: {e}"))?;
+        let auth = credentials
+            .map(|c| {
+                format!(
+                    "Authorization: Basic {}\r\n",
+                    base64::engine::general_purpose::STANDARD.encode(c)
+                )
+            })
+            .unwrap_or_default();
         let request =
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
         stream
             .write_all(request.as_bytes())
             .await
@@ -374,9 +408,15 @@ fn print_table(outcomes: &[Outcome]) {
 // ---------------------------------------------------------------------------
 // Scenarios.
 
-async fn concurrent(args: &Args) -> Result<Outcome, String> {
+async fn concurrent(args: &Args, flags: &str) -> Result<Outcome, String> {
     let mut out = Outcome::new("concurrent");
-    let exporter = Exporter::start(&args.exporter, &[]).await?;
+    // Every scrape is its own connection: keep them under the connection cap.
+    let extra = if flags.contains("--web.max-connections") {
+        vec![format!("--web.max-connections={}", args.scrapes + 64)]
+    } else {
+        vec![]
+    };
+    let exporter = Exporter::start(&args.exporter, &extra).await?;
     let barrier = Arc::new(Barrier::new(args.scrapes));
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.scrapes)
@@ -613,6 +653,92 @@ async fn slow(args: &Args, flags: &str) -> Result<Outcome, String> {
     Ok(out)
 }
 
+async fn guess(args: &Args) -> Result<Vec<Outcome>, String> {
+    let mut health = Outcome::new("guess:/health");
+    let mut scrape = Outcome::new("guess:scrape");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let hash = bcrypt::hash("s3cret", 10).map_err(|e| e.to_string())?;
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: '{hash}'\n"))
+        .map_err(|e| e.to_string())?;
+    let exporter = Exporter::start(
+        &args.exporter,
+        &[format!("--web.config.file={}", web.display())],
+    )
+    .await?;
+    let port = exporter.port;
+    let scraper = Some(Ipv4Addr::new(127, 0, 0, 1));
+    let good = "prometheus:s3cret";
+    let first = get_as(scraper, port, "/metrics", Some(good)).await?;
+    if first.status != 200 {
+        return Err(format!("first scrape: {}", first.status));
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Per address: 8 guesses per second at most, under the default 10/s.
+    let per_address = args.guessers.div_ceil(4).max(1);
+    let pace = Duration::from_secs_f64(per_address as f64 / 8.0);
+    let guessers: Vec<_> = (0..args.guessers)
+        .map(|g| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let source = Some(client_ip(200, g % 4));
+                let mut codes: BTreeMap<u16, usize> = BTreeMap::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let started = Instant::now();
+                    let guess = format!("prometheus:guess-{g}-{n}");
+                    if let Ok(a) = get_as(source, port, "/metrics", Some(&guess)).await {
+                        *codes.entry(a.status).or_default() += 1;
+                    }
+                    tokio::time::sleep(pace.saturating_sub(started.elapsed())).await;
+                }
+                codes
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.guess_seconds);
+    while Instant::now() < deadline {
+        for (out, credentials, path) in [
+            (&mut health, None, "/health"),
+            (&mut scrape, Some(good), "/metrics"),
+        ] {
+            let t = Instant::now();
+            match get_as(scraper, port, path, credentials).await {
+                Ok(a) => {
+                    *out.statuses.entry(a.status).or_default() += 1;
+                    out.latencies.push(t.elapsed());
+                    if a.status != 200 {
+                        out.error(format!("status {} (only 200 is expected)", a.status));
+                    }
+                }
+                Err(e) => out.error(e),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut codes: BTreeMap<u16, usize> = BTreeMap::new();
+    for g in guessers {
+        for (code, n) in g.await.unwrap_or_default() {
+            *codes.entry(code).or_default() += n;
+        }
+    }
+    let codes: Vec<String> = codes.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+    health.notes.push(format!(
+        "{} guessers over 4 addresses answered: {}",
+        args.guessers,
+        codes.join(" ")
+    ));
+    for out in [&mut health, &mut scrape] {
+        out.wall = started.elapsed();
+    }
+    scrape.peak_rss_kib = exporter.peak_rss_kib();
+    Ok(vec![health, scrape])
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args() {
@@ -638,12 +764,16 @@ async fn main() -> ExitCode {
     let overall = Instant::now();
     let mut outcomes = Vec::new();
     for result in [
-        concurrent(&args).await,
+        concurrent(&args, &flags).await,
         burst(&args, &flags).await,
         slow(&args, &flags).await,
-    ] {
+    ]
+    .into_iter()
+    .map(|r| r.map(|o| vec![o]))
+    .chain([guess(&args).await])
+    {
         match result {
-            Ok(o) => outcomes.push(o),
+            Ok(o) => outcomes.extend(o),
             Err(e) => {
                 let mut o = Outcome::new("setup");
                 o.error(e);
