@@ -1,7 +1,11 @@
 //! Configuration reload: SIGHUP, and optionally polling the config file, re-read
 //! the file, overlay the flags, validate everything, and only then hand the new
-//! configuration to the engine. A bad file keeps the running configuration, sets
-//! `slurm_exporter_config_last_reload_successful` to 0 and logs why.
+//! configuration to the engine. A bad file (an empty or comment-only one too)
+//! keeps the running configuration, sets
+//! `slurm_exporter_config_last_reload_successful` to 0, counts it in
+//! `slurm_exporter_config_reload_failures_total{file="main"}` and logs why.
+//! Settings that need a restart (`web.*`, the listen address, `log.*`) keep their
+//! running values: a reload cannot lower the endpoint's protection.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError, RawConfig};
 use crate::engine::Shared;
-use crate::self_metrics::ReloadStatus;
+use crate::self_metrics::ReloadFile;
 
 /// Where the configuration comes from: the file (re-read on reload) and the flags
 /// (fixed for the life of the process; they win over the file).
@@ -49,11 +53,7 @@ fn unix_now() -> f64 {
 /// Records the configuration the process started with.
 pub fn record_initial(shared: &Shared, config: &Config) {
     if let Ok(mut status) = shared.reload.lock() {
-        *status = ReloadStatus {
-            successful: true,
-            last_success_unix: unix_now(),
-            hash: config.hash(),
-        };
+        status.succeeded(config.hash(), unix_now());
     }
 }
 
@@ -128,7 +128,7 @@ struct Reloader {
 impl Reloader {
     fn reload(&mut self) {
         match self.loader.load() {
-            Ok(new) => {
+            Ok(mut new) => {
                 if new.listen_address != self.current.listen_address {
                     tracing::warn!(
                         running = %self.current.listen_address,
@@ -136,7 +136,13 @@ impl Reloader {
                         "web.listen_address changes need a restart; still listening on the old address"
                     );
                 }
-                if new.web != self.current.web {
+                if new.web.config_file != self.current.web.config_file {
+                    tracing::warn!(
+                        running = ?self.current.web.config_file,
+                        configured = ?new.web.config_file,
+                        "web.config_file changes need a restart; the running web config (TLS, client certificates, basic auth) stays in force"
+                    );
+                } else if new.web != self.current.web {
                     tracing::warn!(
                         "web.* settings changes need a restart (the web config file's content is reloaded on its own)"
                     );
@@ -146,6 +152,12 @@ impl Reloader {
                 {
                     tracing::warn!("log.level and log.format changes need a restart");
                 }
+                // What needs a restart keeps its running value, so the configuration
+                // in force says what really runs (and no reload lowers protection).
+                new.listen_address = self.current.listen_address;
+                new.web = self.current.web.clone();
+                new.log_level = self.current.log_level.clone();
+                new.log_format = self.current.log_format;
                 let hash = new.hash();
                 tracing::info!(
                     hash = hash.as_str(),
@@ -154,11 +166,7 @@ impl Reloader {
                     "configuration reloaded"
                 );
                 if let Ok(mut status) = self.shared.reload.lock() {
-                    *status = ReloadStatus {
-                        successful: true,
-                        last_success_unix: unix_now(),
-                        hash,
-                    };
+                    status.succeeded(hash, unix_now());
                 }
                 self.current = new.clone();
                 let _ = self.configs.send(Arc::new(new));
@@ -169,7 +177,7 @@ impl Reloader {
                     "configuration reload failed; the previous configuration stays in force"
                 );
                 if let Ok(mut status) = self.shared.reload.lock() {
-                    status.successful = false;
+                    status.failed(ReloadFile::Main);
                 }
             }
         }

@@ -342,7 +342,17 @@ impl HttpStats {
     }
 }
 
-/// Outcome of configuration loads and reloads, updated by the reloader.
+/// Which file a reload failure is about (`file` label of
+/// `slurm_exporter_config_reload_failures_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadFile {
+    /// `--config.file`
+    Main,
+    /// `--web.config.file` and the certificate, key and CA files it names.
+    Web,
+}
+
+/// Outcome of configuration loads and reloads, updated by the reloaders.
 #[derive(Debug, Clone, Default)]
 pub struct ReloadStatus {
     /// Whether the last load or reload succeeded.
@@ -351,9 +361,29 @@ pub struct ReloadStatus {
     pub last_success_unix: f64,
     /// Hash of the configuration in force.
     pub hash: String,
+    /// Reloads refused since start: of the main config, of the web config.
+    pub failures: [u64; 2],
 }
 
 impl ReloadStatus {
+    /// Records a successful load of the main config.
+    pub fn succeeded(&mut self, hash: String, unix: f64) {
+        self.successful = true;
+        self.last_success_unix = unix;
+        self.hash = hash;
+    }
+
+    /// Counts a refused reload of `file` (the main config's gauge goes to 0 too).
+    pub fn failed(&mut self, file: ReloadFile) {
+        match file {
+            ReloadFile::Main => {
+                self.successful = false;
+                self.failures[0] += 1;
+            }
+            ReloadFile::Web => self.failures[1] += 1,
+        }
+    }
+
     pub fn families(&self) -> Vec<Family> {
         let mut hash = Family::gauge(
             "slurm_exporter_config_hash",
@@ -370,6 +400,13 @@ impl ReloadStatus {
             "When a configuration was last loaded successfully",
         );
         when.push(vec![], self.last_success_unix);
-        vec![hash, ok, when]
+        let mut failures = Family::counter(
+            "slurm_exporter_config_reload_failures",
+            "Reloads refused since start, by file (main: --config.file, web: --web.config.file and its certificates); the previous configuration stayed in force",
+        );
+        for (file, n) in ["main", "web"].iter().zip(self.failures) {
+            failures.push(vec![("file", file.to_string())], n as f64);
+        }
+        vec![hash, ok, when, failures]
     }
 }

@@ -1,7 +1,11 @@
 //! The web config file (`--web.config.file`) in the exporter-toolkit format that
 //! node_exporter uses: `tls_server_config`, `http_server_config`, `basic_auth_users`.
 //! Parsed strictly (an unknown key is an error naming it) and validated like the
-//! toolkit does; relative paths are relative to the file.
+//! toolkit does; relative paths are relative to the file. Stricter than the
+//! toolkit in one way: a file with nothing in it (empty, only comments, `{}`) and
+//! a `tls_server_config:` or `basic_auth_users:` key with nothing under it are
+//! errors, not "plain HTTP without auth": they are what a truncated write (the
+//! first half of `cat new > web.yml`) looks like, and the file is there to protect.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,15 +21,25 @@ pub struct WebConfigError {
     pub message: String,
 }
 
+/// Top-level sections: `None` absent, `Some(None)` present with nothing under it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFile {
-    #[serde(default)]
-    pub tls_server_config: RawTls,
+    #[serde(default, deserialize_with = "present")]
+    pub tls_server_config: Option<Option<RawTls>>,
     #[serde(default)]
     pub http_server_config: RawHttp,
-    #[serde(default)]
-    pub basic_auth_users: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "present")]
+    pub basic_auth_users: Option<Option<BTreeMap<String, String>>>,
+}
+
+/// Tells a key written with nothing under it (`Some(None)`) from an absent one.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,9 +145,21 @@ const ALLOWED_HEADERS: &[(&str, &[&str])] = &[
     ("Content-Security-Policy", &[]),
 ];
 
+/// Why a file with no setting in it is refused.
+pub const EMPTY_FILE: &str = "the file is empty (or holds only comments): it sets no TLS, client certificate or basic auth; a truncated or half-written file? Without --web.config.file the exporter serves plain HTTP without auth";
+
+/// Whether YAML `text` holds no value: empty, blank, only comments, `---`, `~`.
+/// Walks the events without building a tree (aliases stay cheap).
+pub(crate) fn no_document(text: &str) -> bool {
+    matches!(
+        serde_yaml::from_str::<Option<serde::de::IgnoredAny>>(text),
+        Ok(None)
+    )
+}
+
 pub(crate) fn parse_raw(text: &str) -> Result<RawFile, String> {
-    if text.trim().is_empty() {
-        return Ok(RawFile::default());
+    if no_document(text) {
+        return Err(EMPTY_FILE.into());
     }
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -197,7 +223,28 @@ impl WebConfig {
     }
 
     fn from_raw(path: &Path, raw: RawFile) -> Result<WebConfig, String> {
-        let tls = tls_settings(path, raw.tls_server_config)?;
+        let http = &raw.http_server_config;
+        if raw.tls_server_config.is_none()
+            && raw.basic_auth_users.is_none()
+            && http.http2.is_none()
+            && http.headers.is_empty()
+        {
+            return Err(EMPTY_FILE.into());
+        }
+        let tls = match raw.tls_server_config {
+            None => None,
+            Some(None) => return Err(
+                "key `tls_server_config`: present with nothing under it: set cert_file and key_file, or remove the key".into(),
+            ),
+            Some(Some(t)) => Some(tls_settings(path, t)?),
+        };
+        let users = match raw.basic_auth_users {
+            None => BTreeMap::new(),
+            Some(Some(users)) if !users.is_empty() => users,
+            Some(_) => return Err(
+                "key `basic_auth_users`: present with no user under it: add users, or remove the key".into(),
+            ),
+        };
         let mut headers = Vec::new();
         for (name, value) in &raw.http_server_config.headers {
             let Some((_, allowed)) = ALLOWED_HEADERS.iter().find(|(n, _)| n == name) else {
@@ -217,7 +264,7 @@ impl WebConfig {
                 .map_err(|e| format!("key `http_server_config.headers`: {name}: {e}"))?;
             headers.push((header_name, header_value));
         }
-        for (user, hash) in &raw.basic_auth_users {
+        for (user, hash) in &users {
             if hash.parse::<bcrypt::HashParts>().is_err() {
                 return Err(format!(
                     "key `basic_auth_users.{user}`: not a bcrypt hash (plaintext passwords are refused; make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)"
@@ -229,7 +276,7 @@ impl WebConfig {
             tls,
             headers,
             http2: raw.http_server_config.http2.unwrap_or(true),
-            users: raw.basic_auth_users,
+            users,
         })
     }
 
@@ -245,15 +292,9 @@ impl WebConfig {
     }
 }
 
-fn tls_settings(path: &Path, t: RawTls) -> Result<Option<TlsSettings>, String> {
-    let empty = |s: &Option<String>| s.as_deref().unwrap_or("").is_empty();
-    if empty(&t.cert_file)
-        && empty(&t.key_file)
-        && empty(&t.client_auth_type)
-        && empty(&t.client_ca_file)
-    {
-        return Ok(None);
-    }
+/// A `tls_server_config` that is written must name a certificate: the toolkit's
+/// "every field empty means plain HTTP" is refused (see the module doc).
+fn tls_settings(path: &Path, t: RawTls) -> Result<TlsSettings, String> {
     let cert_file = t
         .cert_file
         .filter(|s| !s.is_empty())
@@ -297,7 +338,7 @@ fn tls_settings(path: &Path, t: RawTls) -> Result<Option<TlsSettings>, String> {
         crate::web::tls::kx_group(name)
             .map_err(|e| format!("key `tls_server_config.curve_preferences`: {e}"))?;
     }
-    Ok(Some(TlsSettings {
+    Ok(TlsSettings {
         cert_file: resolve(path, &cert_file),
         key_file: resolve(path, &key_file),
         client_auth,
@@ -307,7 +348,7 @@ fn tls_settings(path: &Path, t: RawTls) -> Result<Option<TlsSettings>, String> {
         min_version,
         max_version,
         client_allowed_sans: t.client_allowed_sans,
-    }))
+    })
 }
 
 #[cfg(test)]
@@ -322,9 +363,34 @@ mod tests {
     const HASH: &str = "$2y$04$VY8fpxIK4PFmAsAeIEXFMuNIGd6.pAMkm3a.mpPGS8UdJz8VTyRkK";
 
     #[test]
-    fn empty_file_is_plain_http_without_auth() {
-        let c = load("").unwrap_or_else(|e| panic!("{e}"));
-        assert!(c.tls.is_none() && c.users.is_empty() && c.http2);
+    fn a_file_that_protects_nothing_by_mistake_is_refused() {
+        for yaml in [
+            "",
+            "  \n\n",
+            "# all commented out\n# tls_server_config:\n",
+            "{}\n",
+            "---\n",
+        ] {
+            let err = load(yaml).err().unwrap_or_default();
+            assert!(err.contains("the file is empty"), "{yaml:?}: {err}");
+        }
+        for (yaml, key) in [
+            ("tls_server_config:\n", "tls_server_config"),
+            ("tls_server_config:\n# cert_file: a\n", "tls_server_config"),
+            ("tls_server_config: {}\n", "missing cert_file"),
+            (
+                "tls_server_config:\n  min_version: TLS13\n",
+                "missing cert_file",
+            ),
+            ("basic_auth_users:\n", "basic_auth_users"),
+            ("basic_auth_users: {}\n", "basic_auth_users"),
+        ] {
+            let err = load(yaml).err().unwrap_or_default();
+            assert!(err.contains(key), "{yaml:?}: {err}");
+        }
+        // Headers alone are a file with something in it: plain HTTP, no auth.
+        let c = load("http_server_config:\n  http2: false\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.tls.is_none() && c.users.is_empty() && !c.http2);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The web config in force, and its reload: the config file and the
 //! certificate, key and CA files it names are hashed once a second; when the
-//! hash changes the whole set is loaded again, and a broken new set keeps the
-//! previous good one (logged, and `web_config_last_reload_successful` = 0).
-//! New connections use the config in force when they arrive.
+//! hash changes the whole set is loaded again. A broken new set, or one that
+//! would lower protection (TLS, client certificates, basic auth: see
+//! `protection`), keeps the previous good one: logged, counted in
+//! `config_reload_failures_total{file="web"}`, and
+//! `web_config_last_reload_successful` = 0. New connections use the config in
+//! force when they arrive.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,8 +18,10 @@ use sha2::{Digest, Sha256};
 use super::auth::BasicAuth;
 use super::file::{WebConfig, WebConfigError};
 use super::gate::BcryptGate;
+use super::protection::Protection;
 use super::tls::TlsState;
 use crate::engine::Shared;
+use crate::self_metrics::ReloadFile;
 
 /// One loaded, consistent web config.
 #[derive(Debug, Default)]
@@ -27,6 +32,8 @@ pub struct Active {
     pub auth: Option<Arc<BasicAuth>>,
     /// `http_server_config.headers`, added to every response.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// What this config protects; a reload may not lower it.
+    pub protection: Protection,
 }
 
 /// The web config in force and how to reload it.
@@ -72,6 +79,7 @@ fn build(path: &Path, gate: &Arc<BcryptGate>) -> Result<Active, WebConfigError> 
     Ok(Active {
         tls: tls.map(Arc::new),
         auth,
+        protection: Protection::of(&config),
         headers: config.headers,
     })
 }
@@ -125,17 +133,39 @@ impl WebState {
             Ok(mut last) if *last != fp => *last = fp,
             _ => return,
         }
-        match build(path, &self.bcrypt_gate) {
-            Ok(active) => {
-                tracing::info!(file = %path.display(), tls = active.tls.is_some(), "web config reloaded");
-                self.install(active);
-            }
+        let active = match build(path, &self.bcrypt_gate) {
+            Ok(active) => active,
             Err(e) => {
                 tracing::error!(error = %e, "web config reload failed; keeping the previous one");
-                if let Ok(mut http) = self.shared.http.lock() {
-                    http.web_config_reload_ok = Some(false);
-                }
+                self.refused();
+                return;
             }
+        };
+        let lost = self.current().protection.lowered_by(&active.protection);
+        if !lost.is_empty() {
+            tracing::error!(
+                file = %path.display(),
+                lost = lost.join(", ").as_str(),
+                "web config reload refused: it would lower protection; keeping the previous one (restart the process to drop TLS, client certificates or basic auth)"
+            );
+            self.refused();
+            return;
+        }
+        tracing::info!(
+            file = %path.display(),
+            tls = active.tls.is_some(),
+            basic_auth = active.auth.is_some(),
+            "web config reloaded"
+        );
+        self.install(active);
+    }
+
+    fn refused(&self) {
+        if let Ok(mut http) = self.shared.http.lock() {
+            http.web_config_reload_ok = Some(false);
+        }
+        if let Ok(mut status) = self.shared.reload.lock() {
+            status.failed(ReloadFile::Web);
         }
     }
 
