@@ -69,11 +69,14 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let watch_interval = match watch_interval.as_deref().map(humantime::parse_duration) {
-                None => None,
-                Some(Ok(d)) if !d.is_zero() => Some(d),
-                Some(_) => {
-                    eprintln!("--config.watch-interval: not a duration like 10s");
+            let watch_interval = match watch_interval
+                .as_deref()
+                .map(slurm_exporter::config::watch_interval)
+                .transpose()
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("invalid configuration: {e}");
                     return ExitCode::FAILURE;
                 }
             };

@@ -121,7 +121,7 @@ fn file_changes_are_picked_up_when_watching() {
     std::fs::write(&file, "collection:\n  interval: 1s\n").unwrap_or_else(|e| panic!("{e}"));
     let exporter = fake.start_exporter(&[
         &format!("--config.file={}", file.display()),
-        "--config.watch-interval=200ms",
+        "--config.watch-interval=1s",
     ]);
     let first = exporter.wait_for("scheduler up", Duration::from_secs(10), |m| {
         value(

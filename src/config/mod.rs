@@ -193,6 +193,10 @@ pub struct RawLog {
     pub format: Option<LogFormat>,
 }
 
+/// Why a config file with no document in it is refused.
+pub const EMPTY_CONFIG: &str =
+    "the file is empty (or holds only comments); write `{}` to run with every default";
+
 impl RawConfig {
     /// Reads a YAML file; unknown keys are errors that name the key.
     pub fn from_file(path: &Path) -> Result<RawConfig, ConfigError> {
@@ -208,9 +212,11 @@ impl RawConfig {
     }
 
     /// Parses YAML text; on error returns the dotted path of the bad key and why.
+    /// A text with no document (empty, blank, only comments) is an error: on a
+    /// reload it is a truncated write far more often than a wish for every default.
     pub fn from_yaml(text: &str) -> Result<RawConfig, (String, String)> {
-        if text.trim().is_empty() {
-            return Ok(RawConfig::default());
+        if crate::web::file::no_document(text) {
+            return Err(("(top level)".into(), EMPTY_CONFIG.into()));
         }
         let de = serde_yaml::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
@@ -314,6 +320,14 @@ pub struct WebSettings {
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
+/// Above any descriptor limit we ship with (8192), far below tokio's semaphore maximum.
+pub const MAX_CONCURRENT_REQUESTS: usize = 65_536;
+/// One request per 1,000 s: slower limits refuse any scraper (and below ~5e-11
+/// the limiter's period overflows).
+pub const MIN_RATE_LIMIT: f64 = 0.001;
+/// A million per second: above it the limiter's period rounds to zero.
+pub const MAX_RATE_LIMIT: f64 = 1_000_000.0;
+pub const MIN_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(1);
 pub const DEFAULT_RATE_LIMIT: f64 = 10.0;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 20;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -351,26 +365,39 @@ impl WebSettings {
         let max_concurrent_requests = raw
             .max_concurrent_requests
             .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
-        if max_concurrent_requests == 0 {
-            return Err(invalid("web.max_concurrent_requests", "must be at least 1"));
+        if !(1..=MAX_CONCURRENT_REQUESTS).contains(&max_concurrent_requests) {
+            return Err(invalid(
+                "web.max_concurrent_requests",
+                format!("must be from 1 to {MAX_CONCURRENT_REQUESTS}"),
+            ));
         }
         let max_connections = raw.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
-        if max_connections == 0 {
-            return Err(invalid("web.max_connections", "must be at least 1"));
+        if !(1..=MAX_CONCURRENT_REQUESTS).contains(&max_connections) {
+            return Err(invalid(
+                "web.max_connections",
+                format!("must be from 1 to {MAX_CONCURRENT_REQUESTS}"),
+            ));
         }
         let max_connections_per_ip = raw
             .max_connections_per_ip
             .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_IP);
-        if max_connections_per_ip == 0 {
-            return Err(invalid("web.max_connections_per_ip", "must be at least 1"));
-        }
-        let rate_limit = raw.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT);
-        if !rate_limit.is_finite() || rate_limit < 0.0 {
+        if !(1..=MAX_CONCURRENT_REQUESTS).contains(&max_connections_per_ip) {
             return Err(invalid(
-                "web.rate_limit",
-                "must be a number of requests per second, 0 to disable",
+                "web.max_connections_per_ip",
+                format!("must be from 1 to {MAX_CONCURRENT_REQUESTS}"),
             ));
         }
+        let rate_limit = raw.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT);
+        // NaN fails the range test too; 0 (or -0) disables.
+        if rate_limit != 0.0 && !(MIN_RATE_LIMIT..=MAX_RATE_LIMIT).contains(&rate_limit) {
+            return Err(invalid(
+                "web.rate_limit",
+                format!(
+                    "`{rate_limit:?}`: requests per second per client IP, from {MIN_RATE_LIMIT} to {MAX_RATE_LIMIT}, or 0 to disable"
+                ),
+            ));
+        }
+        let rate_limit = rate_limit.abs();
         let rate_limit_burst = raw.rate_limit_burst.unwrap_or(DEFAULT_RATE_LIMIT_BURST);
         if rate_limit > 0.0 && rate_limit_burst == 0 {
             return Err(invalid("web.rate_limit_burst", "must be at least 1"));
@@ -383,9 +410,14 @@ impl WebSettings {
             max_connections_per_ip,
             rate_limit,
             rate_limit_burst,
-            header_read_timeout: parse_duration(
+            header_read_timeout: at_least(
                 "web.header_read_timeout",
-                raw.header_read_timeout.as_deref(),
+                parse_duration(
+                    "web.header_read_timeout",
+                    raw.header_read_timeout.as_deref(),
+                )?,
+                MIN_HEADER_READ_TIMEOUT,
+                "a TLS handshake and request headers over a slow link need it",
             )?
             .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT),
         })
@@ -427,6 +459,14 @@ pub const DEFAULT_READY_MAX_INTERVALS: u32 = 3;
 /// Enough for ~40,000 nodes with the default collectors (about 12 series per node).
 pub const DEFAULT_SERIES_LIMIT: u64 = 500_000;
 pub const DEFAULT_ACCOUNTING_MAX_WINDOW: Duration = Duration::from_secs(3600);
+/// Floor of `collection.interval` (the slow and accounting tiers are at least it).
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+/// Floor of `--config.watch-interval` (each check reads the config file).
+pub const MIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// Ceiling of every duration setting: beyond any sensible value, and small enough
+/// that adding it to a clock reading cannot overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600); // 1 year (365.25 days)
 
 impl Config {
     /// Validates raw values; `jwt_in_env` tells whether `SLURM_JWT` is set.
@@ -439,10 +479,20 @@ impl Config {
             )
         })?;
         let web = WebSettings::from_raw(&raw.web)?;
-        let interval = parse_duration("collection.interval", raw.collection.interval.as_deref())?
-            .unwrap_or(DEFAULT_INTERVAL);
-        let timeout = parse_duration("collection.timeout", raw.collection.timeout.as_deref())?
-            .unwrap_or(DEFAULT_TIMEOUT.min(interval));
+        let interval = at_least(
+            "collection.interval",
+            parse_duration("collection.interval", raw.collection.interval.as_deref())?,
+            MIN_INTERVAL,
+            "each interval runs the Slurm commands of every cluster; shorter ones flood slurmctld",
+        )?
+        .unwrap_or(DEFAULT_INTERVAL);
+        let timeout = at_least(
+            "collection.timeout",
+            parse_duration("collection.timeout", raw.collection.timeout.as_deref())?,
+            MIN_TIMEOUT,
+            "no Slurm command answers sooner; every collector would time out",
+        )?
+        .unwrap_or(DEFAULT_TIMEOUT.min(interval));
         if timeout > interval {
             return Err(invalid(
                 "collection.timeout",
@@ -588,7 +638,49 @@ fn parse_duration(key: &str, value: Option<&str>) -> Result<Option<Duration>, Co
     if d.is_zero() {
         return Err(invalid(key, "must be longer than zero"));
     }
+    if d > MAX_DURATION {
+        return Err(invalid(
+            key,
+            format!(
+                "`{text}` is longer than the maximum of {}",
+                humantime::format_duration(MAX_DURATION)
+            ),
+        ));
+    }
     Ok(Some(d))
+}
+
+/// `value` unless it is shorter than `min`; `why` tells the operator the reason.
+fn at_least(
+    key: &str,
+    value: Option<Duration>,
+    min: Duration,
+    why: &str,
+) -> Result<Option<Duration>, ConfigError> {
+    match value {
+        Some(d) if d < min => Err(invalid(
+            key,
+            format!(
+                "{} is shorter than the minimum of {}: {why}",
+                humantime::format_duration(d),
+                humantime::format_duration(min)
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Validates `--config.watch-interval` (a flag only: it says how the file is read).
+pub fn watch_interval(text: &str) -> Result<Duration, ConfigError> {
+    const KEY: &str = "config.watch_interval";
+    let d = parse_duration(KEY, Some(text))?;
+    let d = at_least(
+        KEY,
+        d,
+        MIN_WATCH_INTERVAL,
+        "each check reads the config file; SIGHUP reloads at once",
+    )?;
+    Ok(d.unwrap_or(MIN_WATCH_INTERVAL))
 }
 
 fn parse_listen(text: &str) -> Option<SocketAddr> {

@@ -9,7 +9,7 @@ fn config(yaml: &str) -> Result<Config, String> {
 
 #[test]
 fn defaults() {
-    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    let c = config("{}").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.listen_address.port(), 10341);
     assert_eq!(c.interval, Duration::from_secs(30));
     assert_eq!(c.clusters[0].source, SourceKind::Cli);
@@ -68,11 +68,11 @@ fn rest_needs_url_and_token() {
 
 #[test]
 fn hash_changes_with_the_effective_config() {
-    let a = config("").unwrap_or_else(|e| panic!("{e}"));
+    let a = config("{}").unwrap_or_else(|e| panic!("{e}"));
     let b = config("collectors:\n  jobs: false\n").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         a.hash(),
-        config("").unwrap_or_else(|e| panic!("{e}")).hash()
+        config("{}").unwrap_or_else(|e| panic!("{e}")).hash()
     );
     assert_ne!(a.hash(), b.hash());
     assert_eq!(a.hash().len(), 16);
@@ -123,7 +123,7 @@ fn timeout_not_longer_than_interval() {
 
 #[test]
 fn web_settings() {
-    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    let c = config("{}").unwrap_or_else(|e| panic!("{e}"));
     assert!(c.web.config_file.is_none() && c.web.health_unauthenticated);
     assert_eq!(c.web.max_concurrent_requests, 32);
     assert_eq!((c.web.rate_limit, c.web.rate_limit_burst), (10.0, 20));
@@ -213,7 +213,7 @@ fn flags_win_over_file() {
 
 #[test]
 fn slower_tiers_default_to_two_minutes_and_never_run_faster_than_the_fast_tier() {
-    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    let c = config("{}").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.slow_interval, Duration::from_secs(120));
     assert_eq!(c.accounting_interval, Duration::from_secs(120));
     let c = config("collection:\n  interval: 5m\n").unwrap_or_else(|e| panic!("{e}"));
@@ -271,7 +271,7 @@ fn clusters_inherit_from_slurm_and_need_distinct_names() {
 
 #[test]
 fn caps() {
-    let c = config("").unwrap_or_else(|e| panic!("{e}"));
+    let c = config("{}").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         c.caps.limit("rpc_user").top,
         crate::collectors::cap::DEFAULT_TOP
@@ -287,7 +287,7 @@ fn caps() {
     assert_eq!(c.caps.limit("not_configured").top, 5);
     assert_ne!(
         c.hash(),
-        config("").unwrap_or_else(|e| panic!("{e}")).hash()
+        config("{}").unwrap_or_else(|e| panic!("{e}")).hash()
     );
     for (yaml, key) in [
         ("caps:\n  usr:\n    top: 1\n", "caps.usr"),
@@ -305,4 +305,82 @@ fn caps() {
     let c = Config::from_raw(file.overlay(flags), false).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.caps.limit("rpc_user").top, 9);
     assert_eq!(c.caps.limit("rpc_user").deny, ["a"]);
+}
+
+#[test]
+fn a_file_with_no_document_is_refused_and_braces_mean_defaults() {
+    for yaml in ["", " \n\n", "# collection:\n#   interval: 30s\n", "---\n"] {
+        let err = config(yaml).err().unwrap_or_default();
+        assert!(err.contains("the file is empty"), "{yaml:?}: {err}");
+    }
+    assert!(config("{}").is_ok());
+}
+
+/// Issue 14: `--web.rate-limit` below ~5e-11 passed validation and panicked the
+/// start; intervals had no floor (`1ns` ran 940 Slurm commands in 6 s).
+#[test]
+fn numbers_and_durations_have_bounds_that_name_the_limit() {
+    for (yaml, key, said) in [
+        (
+            "web:\n  rate_limit: 4e-11\n",
+            "web.rate_limit",
+            "from 0.001",
+        ),
+        ("web:\n  rate_limit: 1e300\n", "web.rate_limit", "1000000"),
+        ("web:\n  rate_limit: .nan\n", "web.rate_limit", "NaN"),
+        (
+            "web:\n  max_concurrent_requests: 100000\n",
+            "web.max_concurrent_requests",
+            "65536",
+        ),
+        (
+            "web:\n  header_read_timeout: 999ms\n",
+            "web.header_read_timeout",
+            "minimum of 1s",
+        ),
+        (
+            "collection:\n  interval: 1ns\n",
+            "collection.interval",
+            "minimum of 1s",
+        ),
+        (
+            "collection:\n  interval: 999ms\n",
+            "collection.interval",
+            "minimum of 1s",
+        ),
+        (
+            "collection:\n  interval: 1s\n  timeout: 99ms\n",
+            "collection.timeout",
+            "minimum of 100ms",
+        ),
+        (
+            "collection:\n  interval: 2years\n",
+            "collection.interval",
+            "maximum of 1year",
+        ),
+        (
+            "accounting:\n  lookback: 18446744073709551615s\n",
+            "accounting.lookback",
+            "maximum",
+        ),
+    ] {
+        let err = config(yaml).err().unwrap_or_default();
+        assert!(err.contains(key) && err.contains(said), "{yaml:?}: {err}");
+    }
+    for yaml in [
+        "web:\n  rate_limit: 0.001\n",
+        "web:\n  rate_limit: 1000000\n",
+        "web:\n  max_concurrent_requests: 65536\n",
+        "web:\n  header_read_timeout: 1s\n",
+        "collection:\n  interval: 1s\n  timeout: 100ms\n",
+        "collection:\n  interval: 1year\n",
+    ] {
+        assert!(config(yaml).is_ok(), "{yaml:?}: {:?}", config(yaml).err());
+    }
+    let err = watch_interval("999ms")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("minimum of 1s"), "{err}");
+    assert_eq!(watch_interval("1s").ok(), Some(Duration::from_secs(1)));
 }
