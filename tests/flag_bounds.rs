@@ -50,6 +50,12 @@ const SETTINGS: &[Setting] = &[
         "web.max_concurrent_requests",
         Kind::Int,
     ),
+    s("web.max-connections", "web.max_connections", Kind::Int),
+    s(
+        "web.max-connections-per-ip",
+        "web.max_connections_per_ip",
+        Kind::Int,
+    ),
     s("web.rate-limit", "web.rate_limit", Kind::Float),
     s("web.rate-limit-burst", "web.rate_limit_burst", Kind::Int),
     s(

@@ -75,7 +75,7 @@ fn connection_flood_leaves_descriptors_for_collection() {
             "--collection.interval=2s",
             "--web.header-read-timeout=60s",
             // One source address: let the overall cap, not the per-IP one, bite.
-            "--web.max-connections-per-ip=100000",
+            "--web.max-connections-per-ip=65536",
         ],
     );
     let before = exporter.wait_for("every collector up", Duration::from_secs(20), |m| {
