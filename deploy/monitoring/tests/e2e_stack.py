@@ -22,15 +22,15 @@ import argparse
 import json
 import os
 import pathlib
-import signal
 import ssl
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from livetools import (BCRYPT, PASSWORD, PER_USER_COLLECTORS, RENDER, USER, accounting_collectors,  # noqa: E402
-                       free_port, http_json, prom_query, wait_http)
+from livetools import (PASSWORD, PER_USER_COLLECTORS, RENDER, USER, accounting_collectors,  # noqa: E402
+                       free_port, http_json, lab_token, prom_query, self_signed_cert, terminate, wait_http,
+                       web_config, write_secret)
 
 HERE = pathlib.Path(__file__).resolve().parent
 INTERVAL = "2s"
@@ -125,24 +125,14 @@ class Stack:
         wait_http(self.url("alertmanager") + "/-/ready", self.procs["alertmanager"], log=self.dir / "alertmanager.log")
 
     def write_tls_and_jwt(self):
-        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-             "-days", "365", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-             "-keyout", str(self.dir / "tls.key"), "-out", str(self.dir / "tls.crt")])
-        (self.dir / "web.yml").write_text("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
-                                          f"basic_auth_users:\n  {USER}: {BCRYPT}\n")
+        self_signed_cert(self.dir)
+        (self.dir / "web.yml").write_text(web_config())
         self.write_jwt()
 
     def write_jwt(self, value=None):
         """A fresh token of the lab (or `value`, e.g. a wrong one). The exporter re-reads the
         file on every request."""
-        if value is None:
-            out = run(["scontrol", "token", "username=root", "lifespan=86400"])
-            value = next(line.split("=", 1)[1] for line in out.splitlines() if line.startswith("SLURM_JWT="))
-        path = self.dir / "jwt"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(value)
-        tmp.chmod(0o600)
-        tmp.rename(path)
+        write_secret(self.dir / "jwt", lab_token() if value is None else value)
 
     def start_exporter(self, name):
         source = {"cli": [], "rest": ["--slurm.source=rest", f"--slurm.rest-url={os.environ['SLURM_LAB_REST_URL']}",
@@ -241,34 +231,6 @@ def tail(path, n=5):
         return "".join(pathlib.Path(path).read_text().splitlines(keepends=True)[-n:])
     except OSError:
         return ""
-
-
-def ours(pid, state_dir):
-    """The process exists and its command line names the state directory (a PID reused by
-    an unrelated process after a reboot is left alone)."""
-    try:
-        return str(state_dir) in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-
-
-def terminate(pids, state_dir, timeout=10):
-    pids = [p for p in pids if ours(p, state_dir)]
-    for pid in pids:
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + timeout
-    while time.time() < deadline and any(ours(p, state_dir) and not zombie(p) for p in pids):
-        time.sleep(0.1)
-    for pid in pids:
-        if ours(pid, state_dir) and not zombie(pid):
-            os.kill(pid, signal.SIGKILL)
-
-
-def zombie(pid):
-    try:
-        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def main():
