@@ -51,10 +51,14 @@ port_base=${SOAK_PORT_BASE:-17300}
 lab=scripts/slurm-dev-cluster.sh
 
 state=$(mktemp -d "${TMPDIR:-/tmp}/slurm-exporter-soak.XXXXXX")
-lab_started=
+lab_started= soak_pid=
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [[ -n $soak_pid ]] && kill -0 "$soak_pid" 2>/dev/null; then
+        kill -TERM "$soak_pid" 2>/dev/null || true   # it stops its exporters on SIGTERM
+        wait "$soak_pid" 2>/dev/null || true
+    fi
     # soak.py stops its exporters itself; this covers it being killed. By recorded PID only.
     if [[ -f $state/pids ]]; then
         "$py" -c 'import sys; sys.path.insert(0, "deploy/monitoring/tests")
@@ -92,6 +96,11 @@ echo "soak: lab up in $SLURM_LAB_DIR ($((SECONDS - t0)) s)" >&2
 cargo build --quiet --release --bin slurm-exporter
 exporter=${CARGO_TARGET_DIR:-target}/release/slurm-exporter
 
+# In the background and waited for, so that a SIGTERM/SIGINT to this script runs the trap at
+# once (bash defers traps until a foreground child exits).
 "$py" scripts/soak.py run --state-dir "$state" --exporter "$exporter" --lab "$lab" \
-    --lab-up-arg=--accounting --minutes "$minutes" --port-base "$port_base" "${pass[@]}"
+    --lab-up-arg=--accounting --minutes "$minutes" --port-base "$port_base" "${pass[@]}" &
+soak_pid=$!
+wait "$soak_pid"
+soak_pid=
 echo "soak: finished in $((SECONDS - t0)) s" >&2
