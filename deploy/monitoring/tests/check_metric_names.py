@@ -284,7 +284,7 @@ def split_promql_block(block):
 # ------------------------------------------------------------------ live capture
 def capture(exporter, workdir):
     """Runs the exporter twice against the local cluster, both serving TLS + basic auth:
-    CLI source, and REST source minting its JWT (when SLURM_LAB_REST_URL is set), so the
+    CLI source, and REST source reading a JWT file (when SLURM_LAB_REST_URL is set), so the
     REST-only families exist too. Returns both /metrics texts concatenated."""
     cert, key = workdir / "server.crt", workdir / "server.key"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
@@ -300,8 +300,13 @@ def capture(exporter, workdir):
     variants = [("cli", accounting_collectors("cli") + per_user)]
     rest = os.environ.get("SLURM_LAB_REST_URL")
     if rest:
+        # A JWT file (mode 0600), as most sites run it: the file's own series exist then.
+        jwt = workdir / "exporter.jwt"
+        subprocess.run([str(ROOT / "scripts/slurm-dev-cluster.sh"), "token", "--file", str(jwt),
+                        "root", "3600"], check=True, capture_output=True)
+        jwt.chmod(0o600)
         variants.append(("rest", ["--slurm.source=rest", f"--slurm.rest-url={rest}",
-                                  "--slurm.jwt-mint-lifespan=1h", *accounting_collectors("rest"), *per_user]))
+                                  f"--slurm.jwt-file={jwt}", *accounting_collectors("rest"), *per_user]))
     else:
         print("SLURM_LAB_REST_URL not set: REST-only families are not captured", file=sys.stderr)
     procs = []
