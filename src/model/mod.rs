@@ -6,6 +6,7 @@
 //! series rather than a wrong one.
 
 pub mod accounting;
+pub mod caps;
 pub mod controller;
 pub mod dbd;
 pub mod diag;
@@ -41,16 +42,44 @@ pub use reservation::{Reservation, Reservations};
 pub enum ParseError {
     /// The JSON was malformed, truncated or had an unexpected type where we needed a value.
     #[error("invalid JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// A text line did not have the shape we expect.
     #[error("line {line}: {message}")]
     Text { line: usize, message: String },
     /// Reading the input failed (for example the command's pipe broke).
     #[error("read error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+    /// The output went past one of the caps of [`caps`] (reason `too_large`).
+    #[error("output too large: {0}")]
+    TooLarge(#[from] caps::TooLarge),
     /// The document parsed but Slurm reported errors inside it.
     #[error("Slurm reported errors: {0}")]
     SlurmErrors(String),
+}
+
+impl From<std::io::Error> for ParseError {
+    fn from(e: std::io::Error) -> Self {
+        match caps::TooLarge::from_io(&e) {
+            Some(t) => ParseError::TooLarge(t),
+            None => ParseError::Io(e),
+        }
+    }
+}
+
+impl From<serde_json::Error> for ParseError {
+    /// A cap hit below the JSON parser comes back as serde_json's I/O error, a
+    /// record cap as its custom error: both become [`ParseError::TooLarge`].
+    fn from(e: serde_json::Error) -> Self {
+        if e.is_io() {
+            return ParseError::from(std::io::Error::from(e));
+        }
+        if e.is_data() {
+            if let Some(t) = caps::TooLarge::from_message(&e.to_string()) {
+                return ParseError::TooLarge(t);
+            }
+        }
+        ParseError::Json(e)
+    }
 }
 
 /// Converts Slurm's megabytes (MiB) to bytes.

@@ -17,7 +17,9 @@ use super::command::{run, CommandSpec};
 use super::watermark::Watermark;
 use super::{Fetched, SourceError};
 use crate::config::JsonQuery;
-use crate::model::{dbd, json, text, Accounting, AcctJob, ControllerData, DataKind, DbdStatus};
+use crate::model::{
+    caps, dbd, json, text, Accounting, AcctJob, ControllerData, DataKind, DbdStatus,
+};
 
 /// `sacct -s`: the final states (selected by end time in the window) and RUNNING
 /// (selected by start time: jobs that started in the window, and in 22.05 every
@@ -83,6 +85,16 @@ impl CliSource {
             timeout: self.timeout,
             accept_failure_exit: false,
             slurm_conf: self.slurm_conf.clone(),
+            max_output: caps::MAX_TEXT_OUTPUT_BYTES,
+        }
+    }
+
+    /// A command printing JSON: its document may be larger than text (`jobs`: the
+    /// job list's cap, else the cap of other documents).
+    fn json_spec(&self, program: &str, args: &[&str], max_output: u64) -> CommandSpec {
+        CommandSpec {
+            max_output,
+            ..self.spec(program, args)
         }
     }
 
@@ -92,7 +104,7 @@ impl CliSource {
                 self.nodes_json().await.map(Fetched::Nodes)
             }
             DataKind::Jobs if self.json.contains(&JsonQuery::Jobs) => {
-                let spec = self.spec("squeue", &["--json"]);
+                let spec = self.json_spec("squeue", &["--json"], caps::MAX_JOBS_JSON_BYTES);
                 run(&spec, |r| json::parse_jobs(r).map(|r| r.data))
                     .await
                     .map(Fetched::Jobs)
@@ -142,7 +154,7 @@ impl CliSource {
             }
             // 23.11+; 22.05's sshare has no --json and says so (the collector is down).
             DataKind::Shares if self.json.contains(&JsonQuery::Shares) => {
-                let spec = self.spec("sshare", &["-a", "--json"]);
+                let spec = self.json_spec("sshare", &["-a", "--json"], caps::MAX_JSON_OUTPUT_BYTES);
                 run(&spec, |r| json::parse_shares(r).map(|r| r.data))
                     .await
                     .map(Fetched::Shares)
@@ -281,7 +293,11 @@ impl CliSource {
     /// prints the same document as REST `/nodes` (later releases group it differently).
     async fn nodes_json(&self) -> Result<crate::model::Nodes, SourceError> {
         if !self.nodes_json_via_sinfo.load(Ordering::Relaxed) {
-            let spec = self.spec("scontrol", &["show", "node", "--json"]);
+            let spec = self.json_spec(
+                "scontrol",
+                &["show", "node", "--json"],
+                caps::MAX_JSON_OUTPUT_BYTES,
+            );
             match run(&spec, |r| json::parse_nodes(r).map(|r| r.data)).await {
                 Err(SourceError::Command(m)) if m.contains("unrecognized option") => {
                     tracing::info!(
@@ -292,7 +308,7 @@ impl CliSource {
                 other => return other,
             }
         }
-        let spec = self.spec("sinfo", &["--json"]);
+        let spec = self.json_spec("sinfo", &["--json"], caps::MAX_JSON_OUTPUT_BYTES);
         run(&spec, |r| json::parse_nodes(r).map(|r| r.data)).await
     }
 

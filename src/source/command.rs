@@ -18,6 +18,7 @@ use tokio::process::Command;
 use tokio_util::io::SyncIoBridge;
 
 use super::SourceError;
+use crate::model::caps::{CappedRead, TooLarge};
 use crate::model::ParseError;
 
 const STDERR_LIMIT: usize = 4096;
@@ -54,6 +55,9 @@ pub struct CommandSpec {
     pub accept_failure_exit: bool,
     /// `SLURM_CONF` for the command; `None`: inherited.
     pub slurm_conf: Option<PathBuf>,
+    /// Most bytes of stdout read (a cap of `model::caps`); past it the query fails
+    /// with `too_large` and the command's group is killed.
+    pub max_output: u64,
 }
 
 impl CommandSpec {
@@ -123,13 +127,31 @@ where
         return Err(SourceError::Command("child pipes missing".into()));
     };
 
+    let max_output = spec.max_output;
     let parser = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::with_capacity(64 * 1024, SyncIoBridge::new(stdout));
+        let stdout = CappedRead::new(SyncIoBridge::new(stdout), max_output);
+        let mut reader = BufReader::with_capacity(64 * 1024, stdout);
         let result = parse(&mut reader);
-        // Drain what the parser left so the child never blocks on a full pipe.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        result
+        if matches!(result, Err(ParseError::TooLarge(_))) {
+            return result;
+        }
+        // Drain what the parser left so the child never blocks on a full pipe
+        // (up to the cap: more is the same failure as a parser hitting it).
+        match std::io::copy(&mut reader, &mut std::io::sink()) {
+            Err(e) if TooLarge::from_io(&e).is_some() => Err(ParseError::from(e)),
+            _ => result,
+        }
     });
+    // A cap hit ends the command at once: its group is killed rather than left
+    // writing into a pipe nobody reads until the timeout.
+    let group_id = pid.and_then(|p| i32::try_from(p).ok());
+    let parser = async move {
+        let parsed = parser.await;
+        if let (Ok(Err(ParseError::TooLarge(_))), Some(id)) = (&parsed, group_id) {
+            let _ = killpg(Pid::from_raw(id), Signal::SIGKILL);
+        }
+        parsed
+    };
     let stderr_reader = async move {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -157,6 +179,8 @@ where
             let parsed =
                 parsed.map_err(|e| SourceError::Command(format!("parser task failed: {e}")))?;
             match (status.success(), parsed) {
+                // Killed for it: the cap, not the signal, is the reason.
+                (_, Err(e @ ParseError::TooLarge(_))) => Err(SourceError::Parse(e)),
                 (true, Ok(v)) => Ok(v),
                 (false, Ok(v)) if spec.accept_failure_exit => Ok(v),
                 // Slurm's JSON saying the query failed (`errors[]`, exit code 0).
@@ -200,6 +224,7 @@ mod tests {
             timeout: Duration::from_millis(timeout_ms),
             accept_failure_exit: false,
             slurm_conf: None,
+            max_output: crate::model::caps::MAX_TEXT_OUTPUT_BYTES,
         }
     }
 
@@ -249,6 +274,43 @@ mod tests {
             "echo 'slurm_load_jobs error: Socket timed out on send/recv operation' >&2; exit 1";
         let err = run(&sh(script, 5000), read_all).await.err();
         assert_eq!(err.map(|e| e.reason()), Some("connection"));
+    }
+
+    fn lines(r: &mut dyn BufRead) -> Result<usize, ParseError> {
+        let mut n = 0;
+        for line in r.lines() {
+            line?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    #[tokio::test]
+    async fn output_over_the_cap_fails_and_kills_the_group() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let marker = dir.path().join("child-alive");
+        // Endless output, and a grandchild that would touch the marker if it survived.
+        let script = format!("(sleep 2; touch {}) & yes", marker.display());
+        let spec = CommandSpec {
+            max_output: 1 << 20,
+            ..sh(&script, 30_000)
+        };
+        let started = std::time::Instant::now();
+        let err = run(&spec, lines).await.err();
+        assert_eq!(
+            err.as_ref().map(|e| e.reason()),
+            Some("too_large"),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(!marker.exists(), "grandchild survived the cap");
+        // Exactly at the cap is fine.
+        let spec = CommandSpec {
+            max_output: 6,
+            ..sh("printf 'a\\nb\\nc\\n'", 5000)
+        };
+        assert_eq!(run(&spec, lines).await.ok(), Some(3));
     }
 
     #[tokio::test]

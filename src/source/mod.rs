@@ -52,6 +52,7 @@ impl SourceError {
             SourceError::Timeout(_) => "timeout",
             SourceError::Connection(_) => "connection",
             SourceError::Auth(_) => "auth",
+            SourceError::Parse(ParseError::TooLarge(_)) => "too_large",
             SourceError::Parse(_) => "parse",
             SourceError::Command(_) => "command",
         }
@@ -59,7 +60,14 @@ impl SourceError {
 }
 
 /// The reasons `SourceError::reason` can return, for pre-declared series.
-pub const ERROR_REASONS: [&str; 5] = ["timeout", "connection", "auth", "parse", "command"];
+pub const ERROR_REASONS: [&str; 6] = [
+    "timeout",
+    "connection",
+    "auth",
+    "parse",
+    "command",
+    "too_large",
+];
 
 /// The catch-up bound when none is configured (`accounting.max_window`).
 pub const DEFAULT_WINDOW: std::time::Duration = crate::config::DEFAULT_ACCOUNTING_MAX_WINDOW;

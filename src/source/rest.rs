@@ -27,7 +27,7 @@ use super::watermark::Watermark;
 use super::{Fetched, SourceError};
 use crate::config::RestEndpoint;
 use crate::model::json::{self, Meta};
-use crate::model::{dbd, ControllerData, DataKind, DbdStatus, Jobs, ParseError};
+use crate::model::{caps, dbd, ControllerData, DataKind, DbdStatus, Jobs, ParseError};
 
 /// API versions we can read, newest first.
 pub const API_VERSIONS: [&str; 9] = [
@@ -109,6 +109,7 @@ impl Minter {
             timeout: self.timeout,
             accept_failure_exit: false,
             slurm_conf: None,
+            max_output: caps::MAX_TEXT_OUTPUT_BYTES,
         };
         let token = super::command::run(&spec, |r| {
             let mut text = String::new();
@@ -448,7 +449,8 @@ impl RestSource {
             Answer::NotModified => cached_jobs(&mut cache),
             Answer::VersionGone => Err(version_gone(v)),
             Answer::Ok(resp) => {
-                let r = parse_body(resp, |r| json::parse_jobs(r)).await?;
+                let r =
+                    parse_body(resp, caps::MAX_JOBS_JSON_BYTES, |r| json::parse_jobs(r)).await?;
                 if cache.is_some() && r.jobs_unchanged() {
                     return cached_jobs(&mut cache);
                 }
@@ -470,7 +472,7 @@ impl RestSource {
         F: FnOnce(&mut dyn BufRead) -> Result<json::Response<T>, ParseError> + Send + 'static,
     {
         match self.get(path, false).await? {
-            Answer::Ok(resp) => parse_body(resp, parse).await,
+            Answer::Ok(resp) => parse_body(resp, caps::MAX_JSON_OUTPUT_BYTES, parse).await,
             Answer::VersionGone => Err(version_gone(path)),
             Answer::NotModified => Err(SourceError::Connection(format!(
                 "unexpected 304 for {path}"
@@ -490,7 +492,7 @@ impl RestSource {
         F: FnOnce(&mut dyn BufRead) -> Result<json::Response<T>, ParseError> + Send + 'static,
     {
         match self.get(path, false).await? {
-            Answer::Ok(resp) => parse_body(resp, parse).await,
+            Answer::Ok(resp) => parse_body(resp, caps::MAX_JSON_OUTPUT_BYTES, parse).await,
             Answer::VersionGone => Err(SourceError::Command(format!(
                 "slurmrestd answered 404 for {path}: it runs without its slurmdbd plugins \
                  (openapi/dbv0.0.3x or openapi/slurmdbd), or without accounting"
@@ -515,7 +517,11 @@ impl RestSource {
             .or_else(|| token_user(&token))
             .unwrap_or_else(|| "root".to_string());
         let (host, io) = self.connect().await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        // Headers: hyper's own caps (100 headers; 8 KiB growing to ~400 KiB of
+        // read buffer), stated here so an upgrade cannot silently lift them.
+        let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_RESPONSE_HEAD_BYTES)
+            .handshake(io)
             .await
             .map_err(|e| SourceError::Connection(format!("HTTP handshake with slurmrestd: {e}")))?;
         tokio::spawn(async move {
@@ -571,6 +577,10 @@ impl RestSource {
         }
     }
 }
+
+/// Read buffer of one response, which bounds its status line and headers:
+/// hyper's default (8 KiB + 400 KiB); slurmrestd sends a handful of short headers.
+const MAX_RESPONSE_HEAD_BYTES: usize = 8192 + 4096 * 100;
 
 const VERSION_GONE: &str = "slurmrestd no longer offers";
 
@@ -665,12 +675,30 @@ fn summarize_error_body(body: &[u8]) -> String {
         .join(" ")
 }
 
-/// Streams the body into `parse` on a blocking thread.
-async fn parse_body<T, F>(resp: Response<Incoming>, parse: F) -> Result<T, SourceError>
+/// Streams the body into `parse` on a blocking thread, at most `max_bytes` of it:
+/// a `Content-Length` above the cap fails before reading, a longer body when the
+/// cap is reached (reason `too_large`; the connection is dropped).
+async fn parse_body<T, F>(
+    resp: Response<Incoming>,
+    max_bytes: u64,
+    parse: F,
+) -> Result<T, SourceError>
 where
     T: Send + 'static,
     F: FnOnce(&mut dyn BufRead) -> Result<T, ParseError> + Send + 'static,
 {
+    let announced = resp
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max_bytes) {
+        return Err(SourceError::Parse(ParseError::TooLarge(caps::TooLarge {
+            what: "the response (Content-Length)",
+            limit: max_bytes,
+            unit: "bytes",
+        })));
+    }
     let stream = BodyStream::new(resp.into_body()).filter_map(|frame| async move {
         match frame {
             Ok(f) => f.into_data().ok().map(Ok),
@@ -679,7 +707,8 @@ where
     });
     let reader = StreamReader::new(Box::pin(stream));
     tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::with_capacity(64 * 1024, SyncIoBridge::new(reader));
+        let body = caps::CappedRead::new(SyncIoBridge::new(reader), max_bytes);
+        let mut reader = BufReader::with_capacity(64 * 1024, body);
         parse(&mut reader)
     })
     .await

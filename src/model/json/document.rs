@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::value::Num;
 use super::Meta;
+use crate::model::caps::{JsonRunCap, MAX_JSON_RUN_BYTES};
 use crate::model::ParseError;
 
 /// The data part of one kind of document.
@@ -59,9 +60,12 @@ pub(super) struct Document<B> {
 /// list: 22.05 `squeue --json` answers a dead slurmctld with `"jobs": []`, an error
 /// and exit code 0, which must not read as "no jobs".
 pub(super) fn read_document<B: Body>(reader: impl Read) -> Result<Document<B>, ParseError> {
+    let reader = JsonRunCap::new(reader, MAX_JSON_RUN_BYTES);
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
-    let raw = serde::Deserializer::deserialize_map(&mut de, DocumentVisitor::<B>(PhantomData))?;
-    de.end()?;
+    // serde_json's recursion limit (128 levels) bounds the nesting depth.
+    let raw = serde::Deserializer::deserialize_map(&mut de, DocumentVisitor::<B>(PhantomData))
+        .map_err(ParseError::from)?;
+    de.end().map_err(ParseError::from)?;
     if !raw.body.found() || (raw.body.is_empty() && !raw.errors.is_empty()) {
         if !raw.errors.is_empty() {
             return Err(ParseError::SlurmErrors(raw.errors.join("; ")));
@@ -267,6 +271,77 @@ mod tests {
         match super::super::parse_jobs(file) {
             Err(ParseError::Json(e)) => assert!(e.is_syntax(), "{e}"),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn too_large(doc: &[u8]) -> Option<crate::model::caps::TooLarge> {
+        match super::super::parse_jobs(doc) {
+            Err(ParseError::TooLarge(t)) => Some(t),
+            Err(e) => panic!("not a cap: {e}"),
+            Ok(_) => None,
+        }
+    }
+
+    #[test]
+    fn a_json_string_over_the_cap_fails() {
+        use crate::model::caps::MAX_JSON_RUN_BYTES;
+        let doc = |len: usize| {
+            format!(
+                r#"{{"jobs": [{{"job_id": 1, "name": "{}", "job_state": "RUNNING"}}]}}"#,
+                "n".repeat(len)
+            )
+        };
+        assert_eq!(too_large(doc(1000).as_bytes()), None);
+        let t = too_large(doc(MAX_JSON_RUN_BYTES + 1).as_bytes());
+        assert_eq!(t.map(|t| t.what), Some("a JSON string"));
+        // In a key, in the skipped envelope, escaped: the same.
+        let key = format!(
+            r#"{{"{}": 1, "jobs": []}}"#,
+            "k".repeat(MAX_JSON_RUN_BYTES + 1)
+        );
+        assert!(too_large(key.as_bytes()).is_some());
+        let escaped = format!(
+            r#"{{"meta": "{}", "jobs": []}}"#,
+            "\\\"".repeat(MAX_JSON_RUN_BYTES / 2 + 1)
+        );
+        assert!(too_large(escaped.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn more_records_than_the_cap_fail() {
+        use crate::model::caps::MAX_RECORDS;
+        let doc = |n: usize| {
+            let mut d = String::from(r#"{"jobs": ["#);
+            d.push_str(&"{},".repeat(n - 1));
+            d.push_str("{}]}");
+            d
+        };
+        assert_eq!(too_large(doc(MAX_RECORDS).as_bytes()), None);
+        let t = too_large(doc(MAX_RECORDS + 1).as_bytes());
+        assert_eq!(t, Some(crate::model::caps::TooLarge::RECORDS));
+    }
+
+    #[test]
+    fn a_long_state_list_fails() {
+        use crate::model::caps::MAX_LIST_ITEMS;
+        let doc = format!(
+            r#"{{"jobs": [{{"job_id": 1, "job_state": [{}"RUNNING"]}}]}}"#,
+            r#""X","#.repeat(MAX_LIST_ITEMS)
+        );
+        let t = too_large(doc.as_bytes());
+        assert_eq!(t, Some(crate::model::caps::TooLarge::LIST));
+    }
+
+    #[test]
+    fn nesting_is_bounded_by_the_recursion_limit() {
+        let doc = format!(
+            r#"{{"meta": {}1{}, "jobs": []}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        match super::super::parse_jobs(doc.as_bytes()) {
+            Err(ParseError::Json(e)) => assert!(e.to_string().contains("recursion limit"), "{e}"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -158,6 +158,7 @@ impl Body for JobsBody {
             jobs.push(raw.into_job(&mut interner))
         };
         let complete = map.next_value_seed(EachElement::new(&mut push))?;
+        interner.check().map_err(|t| t.de_error())?;
         self.cluster = cluster;
         if complete {
             self.jobs = Some(jobs);

@@ -6,6 +6,8 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::model::caps::{TooLarge, MAX_LIST_ITEMS, MAX_RECORDS};
+
 /// Slurm's "no value" for 32-bit fields (`NO_VAL`, 0xfffffffe) and "unlimited"
 /// (`INFINITE`, 0xffffffff), which leak as plain numbers in v0.0.37/38.
 const NO_VAL: i128 = 0xffff_fffe;
@@ -299,6 +301,9 @@ impl<'de> Deserialize<'de> for Names {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
                 let mut names = Vec::new();
                 while let Some(name) = seq.next_element::<String>()? {
+                    if names.len() == MAX_LIST_ITEMS {
+                        return Err(TooLarge::LIST.de_error());
+                    }
                     names.push(name);
                 }
                 Ok(Names::Many(names))
@@ -408,7 +413,12 @@ impl<'de, R: Deserialize<'de>, F: FnMut(R)> Visitor<'de> for EachElement<'_, R, 
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut count = 0usize;
         while let Some(element) = seq.next_element::<R>()? {
+            count += 1;
+            if count > MAX_RECORDS {
+                return Err(TooLarge::RECORDS.de_error());
+            }
             (self.each)(element);
         }
         Ok(true)

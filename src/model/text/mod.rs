@@ -24,6 +24,7 @@ use std::collections::HashSet;
 use std::io::BufRead;
 use std::sync::Arc;
 
+use super::caps::{TooLarge, MAX_INTERNED_BYTES, MAX_LINE_BYTES, MAX_RECORDS};
 use super::ParseError;
 
 mod assoc_mgr;
@@ -96,9 +97,14 @@ pub fn count_array_tasks(spec: &str) -> Option<u64> {
 
 /// Shares one allocation between equal strings (partition names, pending
 /// reasons): 100,000 jobs reference a handful of `Arc<str>`s.
+///
+/// Holds at most [`MAX_INTERNED_BYTES`] of distinct text: past it every new value
+/// becomes one shared empty string and [`Interner::check`] fails the parse.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
     seen: HashSet<Arc<str>>,
+    bytes: usize,
+    overflow: bool,
 }
 
 impl Interner {
@@ -106,9 +112,22 @@ impl Interner {
         if let Some(existing) = self.seen.get(s) {
             return Arc::clone(existing);
         }
+        if self.bytes + s.len() > MAX_INTERNED_BYTES {
+            self.overflow = true;
+            return Arc::from("");
+        }
+        self.bytes += s.len();
         let new: Arc<str> = Arc::from(s);
         self.seen.insert(Arc::clone(&new));
         new
+    }
+
+    /// Fails when more distinct text was offered than the cap.
+    pub(crate) fn check(&self) -> Result<(), TooLarge> {
+        if self.overflow {
+            return Err(TooLarge::INTERNED);
+        }
+        Ok(())
     }
 }
 
@@ -117,6 +136,7 @@ pub(crate) struct Lines<R> {
     reader: R,
     buf: Vec<u8>,
     number: usize,
+    max_line: usize,
 }
 
 impl<R: BufRead> Lines<R> {
@@ -125,19 +145,48 @@ impl<R: BufRead> Lines<R> {
             reader,
             buf: Vec::with_capacity(512),
             number: 0,
+            max_line: MAX_LINE_BYTES,
+        }
+    }
+
+    #[cfg(test)]
+    fn with_max_line(reader: R, max_line: usize) -> Self {
+        Lines {
+            max_line,
+            ..Lines::new(reader)
         }
     }
 
     /// The next line without its line ending, with its number; `None` at the end.
+    /// A line longer than [`MAX_LINE_BYTES`], or more than [`MAX_RECORDS`] lines,
+    /// is [`ParseError::TooLarge`]: the line is never held past the cap.
     pub(crate) fn next_line(&mut self) -> Result<Option<(usize, Cow<'_, str>)>, ParseError> {
         self.buf.clear();
-        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+        // One byte over the cap (a line ending included) tells a full line from a cut one.
+        let limit = self.max_line as u64 + 2;
+        let read = std::io::Read::take(&mut self.reader, limit).read_until(b'\n', &mut self.buf)?;
+        if read == 0 {
             return Ok(None);
         }
-        self.number += 1;
         let mut end = self.buf.len();
         while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
             end -= 1;
+        }
+        // Cut by `take` before its end, a line is longer than the cap.
+        if end > self.max_line {
+            return Err(ParseError::TooLarge(TooLarge {
+                what: "a line",
+                limit: self.max_line as u64,
+                unit: "bytes",
+            }));
+        }
+        self.number += 1;
+        if self.number > MAX_RECORDS {
+            return Err(ParseError::TooLarge(TooLarge {
+                what: "the lines",
+                limit: MAX_RECORDS as u64,
+                unit: "per output",
+            }));
         }
         let line = String::from_utf8_lossy(&self.buf[..end]);
         Ok(Some((self.number, line)))
@@ -283,6 +332,47 @@ mod tests {
                 (4, "th\u{fffd}ree".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn a_line_over_the_cap_fails_without_being_held() {
+        let ok = b"12345678\r\n1234567\n123";
+        let mut lines = Lines::with_max_line(&ok[..], 8);
+        let mut seen = Vec::new();
+        while let Some((_, line)) = lines.next_line().unwrap() {
+            seen.push(line.into_owned());
+        }
+        assert_eq!(seen, ["12345678", "1234567", "123"]);
+        for long in [&b"123456789\n"[..], b"123456789", b"1234567890123\r\n"] {
+            let mut lines = Lines::with_max_line(long, 8);
+            match lines.next_line() {
+                Err(ParseError::TooLarge(t)) => assert_eq!((t.what, t.limit), ("a line", 8)),
+                other => panic!("{other:?}"),
+            }
+            assert!(lines.buf.len() <= 10, "held {} bytes", lines.buf.len());
+        }
+    }
+
+    #[test]
+    fn more_lines_than_the_record_cap_fail() {
+        let input = vec![b'\n'; MAX_RECORDS + 1];
+        match parse_squeue(&input[..]) {
+            Err(ParseError::TooLarge(t)) => assert_eq!(t.limit, MAX_RECORDS as u64),
+            other => panic!("{other:?}"),
+        }
+        let input = vec![b'\n'; MAX_RECORDS];
+        assert!(parse_squeue(&input[..]).is_ok());
+    }
+
+    #[test]
+    fn distinct_text_over_the_cap_fails() {
+        let mut interner = Interner::default();
+        let big = "x".repeat(MAX_INTERNED_BYTES / 2);
+        interner.intern(&big);
+        interner.intern(&big); // the same value costs nothing
+        assert!(interner.check().is_ok());
+        interner.intern(&format!("{big}y"));
+        assert_eq!(interner.check(), Err(TooLarge::INTERNED));
     }
 
     #[test]

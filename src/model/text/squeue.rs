@@ -81,6 +81,7 @@ pub fn parse_squeue(reader: impl BufRead) -> Result<Jobs, ParseError> {
             gpus,
         });
     }
+    interner.check()?;
     Ok(Jobs { jobs })
 }
 
