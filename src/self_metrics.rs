@@ -92,7 +92,7 @@ impl ClusterStats {
         );
         let mut errors = Family::counter(
             "slurm_exporter_collection_errors",
-            "Failed collections per collector by reason (timeout, connection, auth, parse, command)",
+            "Failed collections per collector by reason (timeout, connection, auth, parse, command, too_large)",
         );
         let mut last = Family::gauge(
             "slurm_exporter_last_successful_collection_timestamp_seconds",

@@ -26,7 +26,14 @@ static LAB: Mutex<()> = Mutex::new(());
 
 /// Collectors every default exporter has; others found in `/metrics` are checked too.
 const COLLECTORS: [&str; 5] = ["nodes", "partitions", "jobs", "scheduler", "controller"];
-const REASONS: [&str; 5] = ["timeout", "connection", "auth", "parse", "command"];
+const REASONS: [&str; 6] = [
+    "timeout",
+    "connection",
+    "auth",
+    "parse",
+    "command",
+    "too_large",
+];
 
 /// The lab's slurm.conf, if a cluster is up and fault tests are allowed.
 fn slurm_conf() -> Option<String> {

@@ -141,6 +141,20 @@ fn serve(mut stream: TcpStream, state: &Mutex<FakeState>) {
         ),
         "401" => respond(&mut stream, "401 UNAUTHORIZED", b"Authentication failure"),
         "hang" => std::thread::sleep(Duration::from_secs(30)),
+        // A body without end and without Content-Length: one endless string.
+        "endless" => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(br#"{"jobs": [{"job_id": 1, "partition": ""#);
+            let chunk = vec![b'n'; 1 << 20];
+            while stream.write_all(&chunk).is_ok() {}
+        }
+        // A Content-Length of 10 GB (the body never comes).
+        "huge-length" => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{";
+            let _ = stream.write_all(head.as_bytes());
+            std::thread::sleep(Duration::from_secs(30));
+        }
         "notmodified" if path.contains("update_time=") => {
             let _ = stream.write_all(b"HTTP/1.1 304 NOT MODIFIED\r\nConnection: close\r\n\r\n");
         }
@@ -158,10 +172,18 @@ fn token_file(dir: &std::path::Path) -> String {
 }
 
 fn start(restd: &FakeRestd, dir: &std::path::Path) -> Exporter {
+    start_with(
+        restd,
+        dir,
+        &["--collection.interval=1s", "--collection.timeout=700ms"],
+    )
+}
+
+fn start_with(restd: &FakeRestd, dir: &std::path::Path, timing: &[&str]) -> Exporter {
     Exporter::start(
         &[
-            "--collection.interval=1s",
-            "--collection.timeout=700ms",
+            timing[0],
+            timing[1],
             "--slurm.source=rest",
             &format!("--slurm.rest-url=http://127.0.0.1:{}", restd.port),
             &format!("--slurm.jwt-file={}", token_file(dir)),
@@ -297,4 +319,51 @@ fn jobs_are_reused_on_not_modified() {
         Some(1.0)
     );
     assert!(value(&m, "slurm_jobs", &[("state", "running")]).is_some_and(|v| v > 0.0));
+}
+
+/// Peak resident memory (VmHWM) of `pid` in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or_else(|| panic!("no VmHWM in {status}"))
+}
+
+/// Issue 14 item 2: a body past the caps (an endless string, a 10 GB
+/// Content-Length) is `too_large`, the last jobs stay, memory stays bounded.
+#[test]
+fn a_huge_body_is_too_large_and_the_last_jobs_stay() {
+    let restd = FakeRestd::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let exporter = start_with(
+        &restd,
+        dir.path(),
+        &["--collection.interval=2s", "--collection.timeout=2s"],
+    );
+    let up = |m: &str| value(m, "slurm_exporter_collector_up", &[("collector", "jobs")]);
+    let good = exporter.wait_for("jobs up", Duration::from_secs(10), |m| up(m) == Some(1.0));
+    let running = value(&good, "slurm_jobs", &[("state", "running")]);
+    assert!(running.is_some_and(|v| v > 0.0), "{good}");
+    for mode in ["endless", "huge-length"] {
+        let before = errors(&exporter.metrics(), "too_large");
+        restd.set("jobs", mode);
+        let m = exporter.wait_for(mode, Duration::from_secs(20), |m| {
+            up(m) == Some(0.0) && errors(m, "too_large") > before
+        });
+        assert_eq!(value(&m, "slurm_jobs", &[("state", "running")]), running);
+        restd.set("jobs", "ok");
+        exporter.wait_for("recovery", Duration::from_secs(20), |m| up(m) == Some(1.0));
+    }
+    let peak = peak_rss(exporter.child.id());
+    eprintln!(
+        "REST endless body: exporter peak RSS {:.1} MiB",
+        peak as f64 / f64::from(1 << 20)
+    );
+    assert!(peak < 200 << 20, "peak RSS {peak} bytes");
+    let logs = exporter.logs();
+    assert!(logs.contains("reason=too_large"), "{logs}");
+    assert!(logs.contains("Content-Length"), "{logs}");
 }

@@ -4,7 +4,10 @@
 #   ok | fail (exit 1, a generic error) | down (exit 1, what 22.05 prints when slurmctld
 #   is unreachable) | hang | garbage | truncated-json (first half of squeue --json) |
 #   huge-json (squeue --json with the first recorded job repeated $FAKE_SLURM_HUGE_JOBS
-#   times, default 60000: ~200 MB, streamed, never written to disk).
+#   times, default 60000: ~200 MB, streamed, never written to disk) |
+#   endless-line (one line without a newline, never ending) | huge-string-json
+#   (squeue --json whose one job partition is $FAKE_SLURM_STRING_BYTES long, default 200 MB).
+# The misbehaving modes write their PID (the process group's leader) to $FAKE_SLURM_STATE/pid-<command>.
 # Every call is appended to $FAKE_SLURM_STATE/calls.
 name=$(basename "$0")
 state=${FAKE_SLURM_STATE:?FAKE_SLURM_STATE not set}
@@ -21,6 +24,14 @@ case $mode in
   down) echo "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2; exit 1 ;;
   hang) sleep 600; exit 0 ;;
   garbage) echo "this is not what $name prints"; exit 0 ;;
+  endless-line)
+    echo $$ > "$state/pid-$name"
+    yes | tr -d '\n'; exit 0 ;;
+  huge-string-json)
+    echo $$ > "$state/pid-$name"
+    printf '{"jobs": [{"job_id": 1, "job_state": "RUNNING", "partition": "'
+    head -c "${FAKE_SLURM_STRING_BYTES:-200000000}" /dev/zero | tr '\0' n
+    printf '"}]}\n'; exit 0 ;;
   truncated-json)
     size=$(wc -c <"$fixtures/squeue.json")
     head -c $((size / 2)) "$fixtures/squeue.json"; exit 0 ;;
