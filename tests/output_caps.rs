@@ -58,8 +58,8 @@ fn group_members(pgid: u32) -> Vec<u32> {
 fn run_case(json: bool, mode: &str) {
     let fake = FakeSlurm::new();
     let mut args = vec![
-        "--collection.interval=2s",
-        "--collection.timeout=2s",
+        "--collection.interval=5s",
+        "--collection.timeout=5s",
         "--collection.ready-max-intervals=100",
     ];
     if json {
