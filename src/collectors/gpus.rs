@@ -377,11 +377,15 @@ mod tests {
     #[test]
     fn lab_22_05_text_and_rest() {
         use crate::model::text::testdata;
-        let text = testdata::fixture("scontrol-show-node-detail.txt")
-            .map(|f| crate::model::text::parse_scontrol_nodes(f).unwrap());
-        let rest = testdata::fixture("rest-v0.0.38-nodes-gres.json")
-            .map(|f| crate::model::json::parse_nodes(f).unwrap().data);
-        for nodes in [text, rest].into_iter().flatten() {
+        let text = crate::model::text::parse_scontrol_nodes(testdata::fixture(
+            "scontrol-show-node-detail.txt",
+        ))
+        .unwrap();
+        let rest =
+            crate::model::json::parse_nodes(testdata::fixture("rest-v0.0.38-nodes-gres.json"))
+                .unwrap()
+                .data;
+        for nodes in [text, rest] {
             let f = from_nodes(nodes);
             let v = |name, labels: &[(&str, &str)]| value(&f, name, labels);
             let fake = [("node", "n1"), ("gres", "gpu"), ("model", "fake")];
@@ -405,21 +409,18 @@ mod tests {
     /// 22.05 text without `-d` (the first run's fixture, no GRES at all).
     #[test]
     fn no_gres_no_series() {
-        let Some(f) = crate::model::text::testdata::fixture("scontrol-show-node.txt") else {
-            return;
-        };
+        let f = crate::model::text::testdata::fixture("scontrol-show-node.txt");
         let f = from_nodes(crate::model::text::parse_scontrol_nodes(f).unwrap());
         assert!(f.iter().all(|family| family.samples.is_empty()));
     }
 
     /// 23.11.4 text without `-d`: allocation from AllocTRES `gres/gpu`.
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn text_23_11_tres_fallback() {
-        let Some(file) = crate::model::text::testdata::sample(
+        let file = crate::model::text::testdata::sample(
             "slurm-23.11.4/scontrol_nodes__nbharathik_slurm-dashboard__nodes.txt",
-        ) else {
-            return;
-        };
+        );
         let f = from_nodes(crate::model::text::parse_scontrol_nodes(file).unwrap());
         let v = |name, labels: &[(&str, &str)]| value(&f, name, labels);
         let tesla = [("node", "node01"), ("model", "tesla")];
@@ -438,14 +439,13 @@ mod tests {
 
     /// 24.11.7 and 26.05.2 text (fake GPU workers of two models).
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn text_24_11_and_26_05_two_models() {
         for rel in [
             "slurm-24.11.7/scontrol_nodes__SckyzO_slurm_exporter__scontrol_nodes.txt",
             "slurm-26.05.2/scontrol_nodes__SckyzO_slurm_exporter__scontrol_nodes.txt",
         ] {
-            let Some(file) = crate::model::text::testdata::sample(rel) else {
-                return;
-            };
+            let file = crate::model::text::testdata::sample(rel);
             let nodes = crate::model::text::parse_scontrol_nodes(file).unwrap();
             let with_gres = nodes.nodes.iter().filter(|n| !n.gres.is_empty()).count();
             assert_eq!(with_gres, 10, "{rel}");
@@ -474,12 +474,11 @@ mod tests {
 
     /// v0.0.40 (23.11.1, talapas): MIG profiles and full GPUs side by side.
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_40_mig() {
-        let Some(file) = crate::model::text::testdata::sample(
+        let file = crate::model::text::testdata::sample(
             "v0.0.40/nodes__lcrownover_prometheus-slurm-exporter__V0040OpenapiNodesResp.json",
-        ) else {
-            return;
-        };
+        );
         let f = from_nodes(crate::model::json::parse_nodes(file).unwrap().data);
         let v = |name, labels: &[(&str, &str)]| value(&f, name, labels);
         let mig = [("node", "n0162"), ("model", "1g.10gb")];
@@ -511,12 +510,11 @@ mod tests {
     /// v0.0.41 (24.05.6, 981 production nodes): untyped `gpu:8`, in use as
     /// `gpu:(null):N`.
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_41_production() {
-        let Some(file) = crate::model::text::testdata::sample(
+        let file = crate::model::text::testdata::sample(
             "v0.0.41/nodes__fluidstackio_slurm-exporter__rest_api_example_response_nodes.json",
-        ) else {
-            return;
-        };
+        );
         let f = from_nodes(crate::model::json::parse_nodes(file).unwrap().data);
         let v = |state| {
             value(

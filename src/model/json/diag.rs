@@ -187,16 +187,14 @@ mod tests {
         }
     }
 
-    fn sample(rel: &str) -> Option<Diag> {
-        let file = testdata::sample(rel)?;
-        Some(parse_diag(file).unwrap().data)
+    fn sample(rel: &str) -> Diag {
+        parse_diag(testdata::sample(rel)).unwrap().data
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_38_telegraf() {
-        let Some(d) = sample("v0.0.38/diag__influxdata_telegraf__gather-diag.json") else {
-            return;
-        };
+        let d = sample("v0.0.38/diag__influxdata_telegraf__gather-diag.json");
         assert_eq!(d.req_time, Some(1_723_103_198));
         assert_eq!(d.req_time_start, Some(1_723_075_200));
         assert_eq!(d.server_thread_count, Some(3));
@@ -223,12 +221,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_39_cli() {
-        let Some(file) =
-            testdata::sample("v0.0.39/diag__rivosinc_prometheus-slurm-exporter__sdiag.json")
-        else {
-            return;
-        };
+        let file = testdata::sample("v0.0.39/diag__rivosinc_prometheus-slurm-exporter__sdiag.json");
         let response = parse_diag(file).unwrap();
         assert_eq!(response.meta.release.as_deref(), Some("23.02.4"));
         assert_eq!(response.meta.data_version.as_deref(), Some("v0.0.39"));
@@ -243,12 +238,10 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_40_objects() {
-        let Some(d) =
-            sample("v0.0.40/diag__lcrownover_prometheus-slurm-exporter__V0040OpenapiDiagResp.json")
-        else {
-            return;
-        };
+        let d =
+            sample("v0.0.40/diag__lcrownover_prometheus-slurm-exporter__V0040OpenapiDiagResp.json");
         assert_eq!(d.req_time, Some(1_726_764_981));
         assert_eq!(d.req_time_start, Some(1_726_704_000));
         assert_eq!(d.job_states_ts, Some(1_726_764_972));
@@ -259,20 +252,16 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_41_cli_and_rest() {
-        let Some(d) = sample("v0.0.41/diag__rivosinc_prometheus-slurm-exporter__sdiag_2405.json")
-        else {
-            return;
-        };
+        let d = sample("v0.0.41/diag__rivosinc_prometheus-slurm-exporter__sdiag_2405.json");
         assert_eq!(d.schedule_cycle_sum_us, Some(10_791));
         assert_eq!(d.bf_when_last_cycle, None); // {set: true, number: 0}
         assert_eq!(
             d.rpcs_by_message_type[0],
             rpc("MESSAGE_NODE_REGISTRATION_STATUS", 6, 4969)
         );
-        let Some(d) = sample("v0.0.41/diag__influxdata_telegraf__gather-0041-diag.json") else {
-            return;
-        };
+        let d = sample("v0.0.41/diag__influxdata_telegraf__gather-0041-diag.json");
         assert_eq!(d.agent_thread_count, Some(5));
         assert_eq!(d.bf_queue_len, Some(1));
         assert_eq!(d.bf_cycle_max_us, Some(0));
@@ -280,12 +269,11 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_41_synthetic_keeps_data_despite_errors() {
-        let Some(file) = testdata::sample(
+        let file = testdata::sample(
             "v0.0.41/diag__lcrownover_prometheus-slurm-exporter__SlurmV0041GetDiag200Response.json",
-        ) else {
-            return;
-        };
+        );
         let d = parse_diag(file).unwrap().data;
         assert_eq!(d.req_time, None); // infinite: true
         assert_eq!(d.bf_active, Some(true));
@@ -293,10 +281,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_44_soperator() {
-        let Some(file) = testdata::sample("v0.0.44/diag__nebius_soperator__sdiag_rest.json") else {
-            return;
-        };
+        let file = testdata::sample("v0.0.44/diag__nebius_soperator__sdiag_rest.json");
         let response = parse_diag(file).unwrap();
         assert_eq!(response.meta.cluster.as_deref(), Some("soperator"));
         assert_eq!(response.meta.release.as_deref(), Some("25.11.5"));
@@ -315,9 +302,7 @@ mod tests {
 
     #[test]
     fn lab_22_05_rest() {
-        let Some(file) = testdata::fixture("rest-v0.0.38-diag.json") else {
-            return;
-        };
+        let file = testdata::fixture("rest-v0.0.38-diag.json");
         let response = parse_diag(file).unwrap();
         assert_eq!(response.meta.release.as_deref(), Some("22.05.8"));
         assert_eq!(response.meta.data_version.as_deref(), Some("v0.0.38"));
@@ -342,12 +327,10 @@ mod tests {
 
     #[test]
     fn lab_22_05_rest_agrees_with_sdiag_text() {
-        let (Some(json), Some(text)) = (
+        let (json, text) = (
             testdata::fixture("rest-v0.0.38-diag.json"),
             testdata::fixture("sdiag.txt"),
-        ) else {
-            return;
-        };
+        );
         let json = parse_diag(json).unwrap().data;
         let text = crate::model::text::parse_sdiag(text).unwrap();
         // v0.0.38 of 22.05 has no bf_last_depth(_try), which sdiag prints.

@@ -192,18 +192,14 @@ mod tests {
         counts
     }
 
-    fn sample(rel: &str) -> Option<Jobs> {
-        let file = testdata::sample(rel)?;
-        Some(parse_jobs(file).unwrap().data)
+    fn sample(rel: &str) -> Jobs {
+        parse_jobs(testdata::sample(rel)).unwrap().data
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_37_rivosinc() {
-        let Some(jobs) =
-            sample("v0.0.37/jobs__rivosinc_prometheus-slurm-exporter__squeue_out.json")
-        else {
-            return;
-        };
+        let jobs = sample("v0.0.37/jobs__rivosinc_prometheus-slurm-exporter__squeue_out.json");
         assert_eq!(jobs.jobs.len(), 2);
         let running = &jobs.jobs[0];
         assert_eq!(running.state, JobState::Running);
@@ -220,11 +216,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_38_telegraf() {
-        let Some(file) = testdata::sample("v0.0.38/jobs__influxdata_telegraf__gather-jobs.json")
-        else {
-            return;
-        };
+        let file = testdata::sample("v0.0.38/jobs__influxdata_telegraf__gather-jobs.json");
         let response = parse_jobs(file).unwrap();
         assert_eq!(response.meta.release.as_deref(), Some("22.05.9"));
         let jobs = response.data;
@@ -239,10 +233,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_39_slurm_web() {
-        let Some(jobs) = sample("v0.0.39/jobs__rackslab_Slurm-web__s23.02-slurm-jobs.json") else {
-            return;
-        };
+        let jobs = sample("v0.0.39/jobs__rackslab_Slurm-web__s23.02-slurm-jobs.json");
         assert_eq!(jobs.jobs.len(), 30);
         let counts = by_state(&jobs);
         assert_eq!(counts.get(&JobState::Pending), Some(&26));
@@ -256,12 +249,11 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_40_talapas_array() {
-        let Some(file) = testdata::sample(
+        let file = testdata::sample(
             "v0.0.40/jobs__lcrownover_prometheus-slurm-exporter__V0040OpenapiJobInfoResp.json",
-        ) else {
-            return;
-        };
+        );
         let response = parse_jobs(file).unwrap();
         assert_eq!(response.last_update, Some(1_722_274_381));
         assert_eq!(response.meta.cluster.as_deref(), Some("talapas"));
@@ -275,6 +267,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_40_to_44_state_arrays() {
         // (file, records, pending, running, completed, cancelled, last_update)
         let cases = [
@@ -343,9 +336,7 @@ mod tests {
             ),
         ];
         for (file, records, pending, running, completed, cancelled, last_update) in cases {
-            let Some(reader) = testdata::sample(file) else {
-                return;
-            };
+            let reader = testdata::sample(file);
             let response = parse_jobs(reader).unwrap();
             assert_eq!(response.last_update, Some(last_update), "{file}");
             let jobs = response.data;
@@ -367,10 +358,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_44_record_values() {
-        let Some(jobs) = sample("v0.0.44/jobs__rackslab_Slurm-web__s25.11-slurm-jobs.json") else {
-            return;
-        };
+        let jobs = sample("v0.0.44/jobs__rackslab_Slurm-web__s25.11-slurm-jobs.json");
         let first = &jobs.jobs[0];
         assert_eq!(first.state, JobState::Cancelled);
         assert_eq!(&*first.partition, "gpu");
@@ -380,37 +370,34 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn users_accounts_memory_and_gpus() {
         // v0.0.44: `--gpus=4` (tres_per_job gres/gpu:4), 512M.
-        if let Some(jobs) = sample("v0.0.44/jobs__rackslab_Slurm-web__s25.11-slurm-jobs.json") {
-            let j = &jobs.jobs[0];
-            assert_eq!(j.user.as_deref(), Some("rcarson"));
-            assert_eq!(j.account.as_deref(), Some("optic"));
-            assert_eq!(j.memory_bytes, Some(512 << 20));
-            assert_eq!(j.gpus, Some(4));
-            assert_eq!(jobs.jobs[1].gpus, Some(0));
-        }
+        let jobs = sample("v0.0.44/jobs__rackslab_Slurm-web__s25.11-slurm-jobs.json");
+        let j = &jobs.jobs[0];
+        assert_eq!(j.user.as_deref(), Some("rcarson"));
+        assert_eq!(j.account.as_deref(), Some("optic"));
+        assert_eq!(j.memory_bytes, Some(512 << 20));
+        assert_eq!(j.gpus, Some(4));
+        assert_eq!(jobs.jobs[1].gpus, Some(0));
         // v0.0.42: two GPU models per node (tres_per_node), one node.
-        if let Some(jobs) = sample("v0.0.42/jobs__rackslab_Slurm-web__s24.11-slurm-jobs.json") {
-            assert_eq!(jobs.jobs[0].gpus, Some(1));
-            assert_eq!(jobs.jobs[1].gpus, Some(2));
-            assert_eq!(jobs.jobs[5].memory_bytes, Some(8 << 30));
-        }
+        let jobs = sample("v0.0.42/jobs__rackslab_Slurm-web__s24.11-slurm-jobs.json");
+        assert_eq!(jobs.jobs[0].gpus, Some(1));
+        assert_eq!(jobs.jobs[1].gpus, Some(2));
+        assert_eq!(jobs.jobs[5].memory_bytes, Some(8 << 30));
         // v0.0.38: a running job's allocated TRES (not its request), no account field.
-        if let Some(jobs) = sample("v0.0.38/jobs__influxdata_telegraf__gather-jobs.json") {
-            let j = &jobs.jobs[0];
-            assert_eq!(j.user.as_deref(), Some("atl001"));
-            assert_eq!(j.account, None);
-            assert_eq!(j.memory_bytes, Some(4000 << 20));
-            assert_eq!(j.gpus, Some(0));
-        }
+        let jobs = sample("v0.0.38/jobs__influxdata_telegraf__gather-jobs.json");
+        let j = &jobs.jobs[0];
+        assert_eq!(j.user.as_deref(), Some("atl001"));
+        assert_eq!(j.account, None);
+        assert_eq!(j.memory_bytes, Some(4000 << 20));
+        assert_eq!(j.gpus, Some(0));
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_42_trimmed_records_have_missing_fields() {
-        let Some(jobs) = sample("v0.0.42/jobs__ivolabbe_slurminal__squeue-all.json") else {
-            return;
-        };
+        let jobs = sample("v0.0.42/jobs__ivolabbe_slurminal__squeue-all.json");
         assert_eq!(jobs.jobs.len(), 20);
         let job = &jobs.jobs[0];
         assert_eq!(job.state, JobState::Pending);
@@ -422,12 +409,11 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_41_synthetic_document() {
-        let Some(jobs) = sample(
+        let jobs = sample(
             "v0.0.41/jobs__lcrownover_prometheus-slurm-exporter__V0041OpenapiJobInfoResp.json",
-        ) else {
-            return;
-        };
+        );
         // OpenAPI-generator example: infinite numbers are None, placeholders counted once.
         let job = &jobs.jobs[0];
         assert_eq!(job.state, JobState::Pending);
@@ -455,13 +441,16 @@ mod tests {
     }
 
     #[test]
-    fn errors_without_data_vs_with_data() {
+    #[ignore = "needs ../shared/slurm-samples"]
+    fn error_without_data_sample() {
         // 24.11 via v0.0.40: `jobs: []` plus an error: the error wins.
-        if let Some(file) =
-            testdata::sample("v0.0.40/jobs__eth-cscs_firecrest-v2__slurm_get_job_not_found.json")
-        {
-            assert!(matches!(parse_jobs(file), Err(ParseError::SlurmErrors(_))));
-        }
+        let file =
+            testdata::sample("v0.0.40/jobs__eth-cscs_firecrest-v2__slurm_get_job_not_found.json");
+        assert!(matches!(parse_jobs(file), Err(ParseError::SlurmErrors(_))));
+    }
+
+    #[test]
+    fn errors_without_data_vs_with_data() {
         // 22.05 `squeue --json` with slurmctld dead (exit code 0), as recorded.
         let dead = r#"{"meta":{"plugin":{"type":"openapi\/v0.0.38"}},"errors":[{"description":"Failed while looking for jobs","error_number":-1,"error":"Unspecified error","source":"slurm_load_jobs"}],"jobs":[]}"#;
         match parse_jobs(dead.as_bytes()) {
@@ -538,13 +527,19 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
+    fn truncated_sample() {
+        let bytes =
+            testdata::sample_bytes("v0.0.41/jobs__rackslab_Slurm-web__s25.11-slurm-jobs.json");
+        assert!(parse_jobs(&bytes[..bytes.len() / 2]).is_err());
+        assert!(parse_jobs(&bytes[..bytes.len() - 2]).is_err());
+    }
+
+    #[test]
     fn truncated_and_garbage() {
-        if let Some(bytes) =
-            testdata::sample_bytes("v0.0.41/jobs__rackslab_Slurm-web__s25.11-slurm-jobs.json")
-        {
-            assert!(parse_jobs(&bytes[..bytes.len() / 2]).is_err());
-            assert!(parse_jobs(&bytes[..bytes.len() - 2]).is_err());
-        }
+        let bytes = testdata::fixture_bytes("rest-v0.0.38-jobs.json");
+        assert!(parse_jobs(&bytes[..bytes.len() / 2]).is_err());
+        assert!(parse_jobs(&bytes[..bytes.len() - 2]).is_err());
         assert!(parse_jobs("".as_bytes()).is_err());
         assert!(parse_jobs("{".as_bytes()).is_err());
         assert!(parse_jobs("{\"jobs\":[{\"job_state\":\"RUNNING\"},".as_bytes()).is_err());
@@ -568,9 +563,7 @@ mod tests {
     #[test]
     fn lab_22_05_rest_and_squeue_json() {
         for name in ["rest-v0.0.38-jobs.json", "squeue.json"] {
-            let Some(file) = testdata::fixture(name) else {
-                return;
-            };
+            let file = testdata::fixture(name);
             let response = parse_jobs(file).unwrap();
             assert_eq!(response.meta.data_version.as_deref(), Some("v0.0.38"));
             let jobs = response.data.jobs;
@@ -602,12 +595,10 @@ mod tests {
 
     #[test]
     fn lab_22_05_json_agrees_with_squeue_text() {
-        let (Some(json), Some(text)) = (
+        let (json, text) = (
             testdata::fixture("rest-v0.0.38-jobs.json"),
             testdata::fixture("squeue.txt"),
-        ) else {
-            return;
-        };
+        );
         let json = parse_jobs(json).unwrap().data;
         let text = crate::model::text::parse_squeue(text).unwrap();
         assert_eq!(by_state(&json), by_state(&text));

@@ -192,9 +192,8 @@ mod tests {
 
     const MIB: u64 = 1024 * 1024;
 
-    fn sample(rel: &str) -> Option<Vec<Node>> {
-        let file = testdata::sample(rel)?;
-        Some(parse_nodes(file).unwrap().data.nodes)
+    fn sample(rel: &str) -> Vec<Node> {
+        parse_nodes(testdata::sample(rel)).unwrap().data.nodes
     }
 
     fn named<'a>(nodes: &'a [Node], name: &str) -> &'a Node {
@@ -202,12 +201,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_37_rivosinc() {
-        let Some(nodes) =
-            sample("v0.0.37/nodes__rivosinc_prometheus-slurm-exporter__sinfo_out.json")
-        else {
-            return;
-        };
+        let nodes = sample("v0.0.37/nodes__rivosinc_prometheus-slurm-exporter__sinfo_out.json");
         assert_eq!(nodes.len(), 4);
         let cs2 = named(&nodes, "cs2.example.company.com");
         assert_eq!(cs2.partitions, ["hw"]);
@@ -222,10 +218,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_37_sentinels() {
-        let Some(nodes) = sample("v0.0.37/nodes__mila-iqia_clockwork__sinfo_1.json") else {
-            return;
-        };
+        let nodes = sample("v0.0.37/nodes__mila-iqia_clockwork__sinfo_1.json");
         assert_eq!(nodes.len(), 2);
         let n = named(&nodes, "test-node-1");
         assert_eq!(n.state.base, "DOWN");
@@ -237,11 +232,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_38_telegraf() {
-        let Some(file) = testdata::sample("v0.0.38/nodes__influxdata_telegraf__gather-nodes.json")
-        else {
-            return;
-        };
+        let file = testdata::sample("v0.0.38/nodes__influxdata_telegraf__gather-nodes.json");
         let response = parse_nodes(file).unwrap();
         assert_eq!(response.meta.release.as_deref(), Some("22.05.9"));
         assert_eq!(response.meta.data_version.as_deref(), Some("v0.0.38"));
@@ -261,11 +254,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_38_firecrest() {
-        let Some(nodes) = sample("v0.0.38/nodes__eth-cscs_firecrest-v2__slurm_get_nodes.json")
-        else {
-            return;
-        };
+        let nodes = sample("v0.0.38/nodes__eth-cscs_firecrest-v2__slurm_get_nodes.json");
         let n = named(&nodes, "localhost");
         assert_eq!(n.partitions, ["part01", "part02", "xfer"]);
         assert_eq!(n.state.status(), NodeStatus::Idle);
@@ -273,11 +264,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_39_slurm_web() {
-        let Some(nodes) = sample("v0.0.39/nodes__rackslab_Slurm-web__s23.02-slurm-nodes.json")
-        else {
-            return;
-        };
+        let nodes = sample("v0.0.39/nodes__rackslab_Slurm-web__s23.02-slurm-nodes.json");
         assert_eq!(nodes.len(), 100);
         let cn001 = named(&nodes, "cn001");
         assert_eq!(cn001.state.status(), NodeStatus::Allocated);
@@ -285,10 +274,7 @@ mod tests {
         assert_eq!(cn001.memory_total_bytes, Some(MIB));
         assert_eq!(cn001.memory_free_bytes, None); // free_mem set: false
         assert_eq!(cn001.cpu_load, None); // an object with set: false in v0.0.39
-        let Some(drain) = sample("v0.0.39/nodes__rackslab_Slurm-web__s23.02-slurm-node-drain.json")
-        else {
-            return;
-        };
+        let drain = sample("v0.0.39/nodes__rackslab_Slurm-web__s23.02-slurm-node-drain.json");
         let cn051 = named(&drain, "cn051");
         assert_eq!(cn051.state.flags, ["DRAIN"]);
         assert_eq!(cn051.reason.as_deref(), Some("ECC memory error"));
@@ -296,23 +282,21 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_39_grouped_sinfo_is_refused() {
-        let Some(file) = testdata::sample(
+        let file = testdata::sample(
             "v0.0.39/nodes__rivosinc_prometheus-slurm-exporter__sinfo_dataparser.json",
-        ) else {
-            return;
-        };
+        );
         let err = parse_nodes(file).unwrap_err();
         assert!(err.to_string().contains("sinfo"), "{err}");
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_40_talapas() {
-        let Some(file) = testdata::sample(
+        let file = testdata::sample(
             "v0.0.40/nodes__lcrownover_prometheus-slurm-exporter__V0040OpenapiNodesResp.json",
-        ) else {
-            return;
-        };
+        );
         let response = parse_nodes(file).unwrap();
         assert_eq!(response.meta.cluster.as_deref(), Some("talapas"));
         assert_eq!(response.meta.release.as_deref(), Some("23.11.1"));
@@ -329,6 +313,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_40_to_44_slurm_web() {
         // (file, node, base, flags, free MB, cpu_load ×100, reason_changed_at)
         type Case<'a> = (
@@ -397,9 +382,7 @@ mod tests {
             ),
         ];
         for (file, name, base, flags, free_mb, load, changed) in cases {
-            let Some(nodes) = sample(file) else {
-                return;
-            };
+            let nodes = sample(file);
             let n = named(&nodes, name);
             assert_eq!(n.state.base, base, "{file}");
             assert_eq!(n.state.flags, flags, "{file}");
@@ -410,12 +393,11 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn fluidstack_981_nodes() {
-        let Some(nodes) = sample(
+        let nodes = sample(
             "v0.0.41/nodes__fluidstackio_slurm-exporter__rest_api_example_response_nodes.json",
-        ) else {
-            return;
-        };
+        );
         assert_eq!(nodes.len(), 981);
         let n = named(&nodes, "fs-mbz-gpu-006");
         assert_eq!(n.partitions, ["main", "highprio", "higherprio", "lowprio"]);
@@ -424,13 +406,12 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_41_synthetic_infinite_values() {
         // OpenAPI-generator example: `infinite: true` everywhere.
-        let Some(nodes) = sample(
+        let nodes = sample(
             "v0.0.41/nodes__lcrownover_prometheus-slurm-exporter__V0041OpenapiNodesResp.json",
-        ) else {
-            return;
-        };
+        );
         let n = &nodes[0];
         assert_eq!(n.memory_free_bytes, None);
         assert_eq!(n.reason_changed_at, None);
@@ -438,14 +419,13 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_42_and_43_grouped_sinfo_is_refused() {
         for file in [
             "v0.0.42/nodes__ivolabbe_slurminal__sinfo.json",
             "v0.0.43/nodes__facebookresearch_gcm__sample-sinfo-output.json",
         ] {
-            let Some(reader) = testdata::sample(file) else {
-                return;
-            };
+            let reader = testdata::sample(file);
             assert!(parse_nodes(reader).is_err(), "{file}");
         }
     }
@@ -453,9 +433,7 @@ mod tests {
     #[test]
     fn lab_22_05_rest_and_sinfo_json() {
         for name in ["rest-v0.0.38-nodes.json", "sinfo.json"] {
-            let Some(file) = testdata::fixture(name) else {
-                return;
-            };
+            let file = testdata::fixture(name);
             let response = parse_nodes(file).unwrap();
             assert_eq!(response.meta.release.as_deref(), Some("22.05.8"));
             let nodes = response.data.nodes;
@@ -478,12 +456,10 @@ mod tests {
 
     #[test]
     fn lab_22_05_json_agrees_with_scontrol_text() {
-        let (Some(json), Some(text)) = (
+        let (json, text) = (
             testdata::fixture("rest-v0.0.38-nodes.json"),
             testdata::fixture("scontrol-show-node.txt"),
-        ) else {
-            return;
-        };
+        );
         let json = parse_nodes(json).unwrap().data.nodes;
         let text = crate::model::text::parse_scontrol_nodes(text)
             .unwrap()
@@ -548,14 +524,13 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn truncated_samples_are_errors() {
         for file in [
             "v0.0.38/nodes__influxdata_telegraf__gather-nodes.json",
             "v0.0.44/nodes__rackslab_Slurm-web__s25.11-slurm-nodes.json",
         ] {
-            let Some(bytes) = testdata::sample_bytes(file) else {
-                return;
-            };
+            let bytes = testdata::sample_bytes(file);
             for cut in [bytes.len() / 2, bytes.len() - 3, 1] {
                 assert!(parse_nodes(&bytes[..cut]).is_err(), "{file} cut at {cut}");
             }

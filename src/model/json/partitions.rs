@@ -139,18 +139,17 @@ mod tests {
         }
     }
 
-    fn sample(rel: &str) -> Option<Vec<Partition>> {
-        let file = testdata::sample(rel)?;
-        Some(parse_partitions(file).unwrap().data.partitions)
+    fn sample(rel: &str) -> Vec<Partition> {
+        parse_partitions(testdata::sample(rel))
+            .unwrap()
+            .data
+            .partitions
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_38_flat() {
-        let Some(parts) =
-            sample("v0.0.38/partitions__eth-cscs_firecrest-v2__slurm_get_partitions.json")
-        else {
-            return;
-        };
+        let parts = sample("v0.0.38/partitions__eth-cscs_firecrest-v2__slurm_get_partitions.json");
         assert_eq!(
             parts,
             vec![
@@ -159,10 +158,7 @@ mod tests {
                 partition("xfer", Some("UP"), 2, 1, Some(false), Some(2880 * 60)),
             ]
         );
-        let Some(parts) = sample("v0.0.38/partitions__influxdata_telegraf__gather-partitions.json")
-        else {
-            return;
-        };
+        let parts = sample("v0.0.38/partitions__influxdata_telegraf__gather-partitions.json");
         // max_time_limit: -1 is unlimited.
         assert_eq!(
             parts,
@@ -171,12 +167,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_39_nested_without_state() {
-        let Some(parts) =
-            sample("v0.0.39/partitions__rackslab_Slurm-web__s23.02-slurm-partitions.json")
-        else {
-            return;
-        };
+        let parts = sample("v0.0.39/partitions__rackslab_Slurm-web__s23.02-slurm-partitions.json");
         assert_eq!(
             parts,
             vec![
@@ -188,6 +181,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_40_to_44_nested_with_state() {
         let cases = [
             ("v0.0.40/partitions__lcrownover_prometheus-slurm-exporter__V0040OpenapiPartitionResp.json", partition("compute", Some("UP"), 5376, 42, None, Some(1440 * 60))),
@@ -199,18 +193,15 @@ mod tests {
             ("v0.0.44/partitions__rackslab_Slurm-web__s25.11-slurm-partitions.json", partition("normal", Some("UP"), 256, 4, None, Some(7200))),
         ];
         for (file, first) in cases {
-            let Some(parts) = sample(file) else {
-                return;
-            };
+            let parts = sample(file);
             assert_eq!(parts[0], first, "{file}");
         }
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn v0_0_41_synthetic_states() {
-        let Some(parts) = sample("v0.0.41/partitions__lcrownover_prometheus-slurm-exporter__V0041OpenapiPartitionResp.json") else {
-            return;
-        };
+        let parts = sample("v0.0.41/partitions__lcrownover_prometheus-slurm-exporter__V0041OpenapiPartitionResp.json");
         assert_eq!(parts[0].state.as_deref(), Some("INACTIVE"));
         assert_eq!(parts[0].max_time_seconds, None); // infinite: true
     }
@@ -236,9 +227,7 @@ mod tests {
 
     #[test]
     fn lab_22_05_rest() {
-        let Some(file) = testdata::fixture("rest-v0.0.38-partitions.json") else {
-            return;
-        };
+        let file = testdata::fixture("rest-v0.0.38-partitions.json");
         let parts = parse_partitions(file).unwrap().data.partitions;
         assert_eq!(
             parts,
@@ -251,12 +240,10 @@ mod tests {
 
     #[test]
     fn lab_22_05_json_agrees_with_scontrol_text() {
-        let (Some(json), Some(text)) = (
+        let (json, text) = (
             testdata::fixture("rest-v0.0.38-partitions.json"),
             testdata::fixture("scontrol-show-partition.txt"),
-        ) else {
-            return;
-        };
+        );
         let json = parse_partitions(json).unwrap().data.partitions;
         let text = crate::model::text::parse_scontrol_partitions(text)
             .unwrap()
@@ -266,11 +253,17 @@ mod tests {
 
     #[test]
     fn truncated_is_an_error() {
-        if let Some(bytes) = testdata::sample_bytes(
-            "v0.0.41/partitions__rackslab_Slurm-web__s25.11-slurm-partitions.json",
-        ) {
-            assert!(parse_partitions(&bytes[..bytes.len() / 2]).is_err());
-        }
+        let bytes = testdata::fixture_bytes("rest-v0.0.38-partitions.json");
+        assert!(parse_partitions(&bytes[..bytes.len() / 2]).is_err());
         assert!(parse_partitions(r#"{"partitions":[{"state":"UP"}]}"#.as_bytes()).is_err());
+    }
+
+    #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
+    fn truncated_sample_is_an_error() {
+        let bytes = testdata::sample_bytes(
+            "v0.0.41/partitions__rackslab_Slurm-web__s25.11-slurm-partitions.json",
+        );
+        assert!(parse_partitions(&bytes[..bytes.len() / 2]).is_err());
     }
 }

@@ -117,9 +117,7 @@ mod tests {
             "rest-v0.0.37-ping.json",
             "rest-v0.0.38-ping.json",
         ] {
-            let Some(file) = testdata::fixture(name) else {
-                return;
-            };
+            let file = testdata::fixture(name);
             let response = parse_ping(file).unwrap();
             assert_eq!(response.meta.release.as_deref(), Some("22.05.8"), "{name}");
             assert_eq!(
@@ -180,11 +178,7 @@ mod tests {
     #[test]
     fn lab_22_05_expired_token_body() {
         // HTTP 500 body: meta and errors[], no pings.
-        let Some(mut file) = testdata::fixture("rest-expired-token.txt") else {
-            return;
-        };
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+        let text = String::from_utf8(testdata::fixture_bytes("rest-expired-token.txt")).unwrap();
         let body = &text[text.find("\n{").unwrap()..];
         match parse_ping(body.as_bytes()) {
             Err(ParseError::SlurmErrors(e)) => {

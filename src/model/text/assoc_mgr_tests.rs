@@ -6,9 +6,7 @@ use crate::model::tres_count;
 
 #[test]
 fn qos_lab_22_05() {
-    let Some(file) = testdata::fixture("scontrol-show-assoc-mgr-qos.txt") else {
-        return;
-    };
+    let file = testdata::fixture("scontrol-show-assoc-mgr-qos.txt");
     let u = parse_assoc_mgr_qos(file).unwrap();
     assert!(u.reported);
     let names: Vec<&str> = u.qos.iter().map(|q| q.name.as_str()).collect();
@@ -26,9 +24,7 @@ fn qos_lab_22_05() {
 
 #[test]
 fn associations_lab_22_05() {
-    let Some(file) = testdata::fixture("scontrol-show-assoc-mgr-assoc.txt") else {
-        return;
-    };
+    let file = testdata::fixture("scontrol-show-assoc-mgr-assoc.txt");
     let a = parse_assoc_mgr_assocs(file).unwrap();
     assert_eq!(a.associations.len(), 8);
     let physics = a

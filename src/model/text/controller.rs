@@ -139,9 +139,7 @@ Slurmctld(backup2) at ctl-3 is UP
 
     #[test]
     fn lab_22_05_ping() {
-        let Some(file) = testdata::fixture("scontrol-ping.txt") else {
-            return;
-        };
+        let file = testdata::fixture("scontrol-ping.txt");
         assert_eq!(
             parse_scontrol_ping(file).unwrap(),
             vec![controller("labhost", ControllerMode::Primary, true)]
@@ -166,9 +164,7 @@ Slurmctld(backup2) at ctl-3 is UP
 
     #[test]
     fn lab_22_05_config() {
-        let Some(file) = testdata::fixture("scontrol-show-config.txt") else {
-            return;
-        };
+        let file = testdata::fixture("scontrol-show-config.txt");
         assert_eq!(
             parse_scontrol_config(file).unwrap(),
             ClusterInfo {

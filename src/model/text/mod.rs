@@ -248,59 +248,60 @@ pub(crate) fn parse_epoch(value: &str) -> Option<i64> {
 
 #[cfg(test)]
 pub(crate) mod testdata {
-    //! Where the tests find recorded Slurm output. Both folders are read in place;
-    //! a test whose folder is absent is skipped, not failed.
+    //! Where the tests find recorded Slurm output, read in place. The fixtures
+    //! (`tests/fixtures/slurm-22.05`, recorded from our own lab) are part of the
+    //! repository. The shared samples (`../shared/slurm-samples`, third-party output kept
+    //! beside the repository and never copied into it) are not: every test that reads
+    //! them is `#[ignore = "needs ../shared/slurm-samples"]`, and panics saying what is
+    //! missing when run without them (`cargo test -- --include-ignored`).
 
     use std::fs::File;
     use std::io::BufReader;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
-    /// A file of the shared samples (`../shared/slurm-samples` beside the repository), by path below it.
-    pub(crate) fn sample(rel: &str) -> Option<BufReader<File>> {
-        open(
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../shared/slurm-samples"
-            ))
-            .join(rel),
-        )
-    }
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slurm-22.05");
+    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/slurm-samples");
 
     /// A file recorded from the local Slurm 22.05 cluster (`tests/fixtures/slurm-22.05`).
-    pub(crate) fn fixture(name: &str) -> Option<BufReader<File>> {
-        open(
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/slurm-22.05"
-            ))
-            .join(name),
-        )
+    pub(crate) fn fixture(name: &str) -> BufReader<File> {
+        BufReader::new(open(&Path::new(FIXTURES).join(name), fixture_missing))
+    }
+
+    /// The whole text of a fixture, for tests that cut or edit it.
+    pub(crate) fn fixture_bytes(name: &str) -> Vec<u8> {
+        let path = Path::new(FIXTURES).join(name);
+        std::fs::read(&path).unwrap_or_else(|e| fixture_missing(&path, &e))
+    }
+
+    /// A file of the shared samples (`../shared/slurm-samples` beside the repository), by path below it.
+    pub(crate) fn sample(rel: &str) -> BufReader<File> {
+        BufReader::new(open(&Path::new(SAMPLES).join(rel), sample_missing))
     }
 
     /// The whole text of a sample, for tests that cut or edit it.
-    pub(crate) fn sample_bytes(rel: &str) -> Option<Vec<u8>> {
-        let path = PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/slurm-samples"
-        ))
-        .join(rel);
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                eprintln!("skipping: {} not readable ({e})", path.display());
-                None
-            }
-        }
+    pub(crate) fn sample_bytes(rel: &str) -> Vec<u8> {
+        let path = Path::new(SAMPLES).join(rel);
+        std::fs::read(&path).unwrap_or_else(|e| sample_missing(&path, &e))
     }
 
-    fn open(path: PathBuf) -> Option<BufReader<File>> {
-        match File::open(&path) {
-            Ok(file) => Some(BufReader::new(file)),
-            Err(e) => {
-                eprintln!("skipping: {} not readable ({e})", path.display());
-                None
-            }
-        }
+    fn open(path: &PathBuf, missing: fn(&Path, &std::io::Error) -> !) -> File {
+        File::open(path).unwrap_or_else(|e| missing(path, &e))
+    }
+
+    fn fixture_missing(path: &Path, e: &std::io::Error) -> ! {
+        panic!(
+            "fixture {} not readable ({e}): it belongs to the repository \
+             (scripts/record-fixtures.sh records it)",
+            path.display()
+        )
+    }
+
+    fn sample_missing(path: &Path, e: &std::io::Error) -> ! {
+        panic!(
+            "this test needs ../shared/slurm-samples beside the repository, and {} is not \
+             readable ({e}); without the samples, run `cargo test` without --include-ignored",
+            path.display()
+        )
     }
 }
 

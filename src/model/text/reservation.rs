@@ -64,9 +64,7 @@ mod tests {
 
     #[test]
     fn lab_22_05() {
-        let Some(file) = testdata::fixture("scontrol-show-reservation.txt") else {
-            return;
-        };
+        let file = testdata::fixture("scontrol-show-reservation.txt");
         let r = parse_scontrol_reservations(file).unwrap().reservations;
         assert_eq!(r.len(), 1);
         let maint = &r[0];

@@ -181,9 +181,7 @@ mod tests {
 
     #[test]
     fn lab_22_05_fixture() {
-        let Some(file) = crate::model::text::testdata::fixture("sacct.txt") else {
-            return;
-        };
+        let file = crate::model::text::testdata::fixture("sacct.txt");
         let jobs = parse_sacct(file).unwrap();
         let finished: Vec<_> = jobs.iter().filter(|j| j.finished()).collect();
         assert_eq!(finished.len(), 7);
@@ -228,9 +226,7 @@ mod tests {
     /// (job 8, 120 MiB in perl, `--mem=400`) lands between 0.3 and 0.4.
     #[test]
     fn lab_22_05_memory_fixture() {
-        let Some(file) = crate::model::text::testdata::fixture("sacct-memory.txt") else {
-            return;
-        };
+        let file = crate::model::text::testdata::fixture("sacct-memory.txt");
         let jobs = parse_sacct_memory(file).unwrap();
         assert_eq!(jobs.len(), 8);
         let mem = jobs[&8];

@@ -65,9 +65,7 @@ mod tests {
 
     #[test]
     fn lab_22_05() {
-        let Some(file) = testdata::fixture("sacctmgr-show-qos.txt") else {
-            return;
-        };
+        let file = testdata::fixture("sacctmgr-show-qos.txt");
         let q = parse_sacctmgr_qos(file).unwrap();
         assert_eq!(q.qos.len(), 2);
         // normal: no limits at all, so every limit is absent

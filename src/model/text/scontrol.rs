@@ -498,8 +498,7 @@ mod tests {
     #[test]
     fn reason_of_several_lines_recorded() {
         // Recorded: `scontrol update nodename=f2 reason=$'maintenance\nticket 42 | rack 7'`.
-        let file = testdata::fixture("scontrol-show-node-multiline-reason.txt")
-            .expect("tests/fixtures/slurm-22.05/scontrol-show-node-multiline-reason.txt");
+        let file = testdata::fixture("scontrol-show-node-multiline-reason.txt");
         let all = parse_scontrol_nodes(file).unwrap().nodes;
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].name, "f2");
@@ -513,8 +512,7 @@ mod tests {
 
     #[test]
     fn raw_newline_in_a_reason_affects_only_its_node() {
-        let file = testdata::fixture("scontrol-show-node.txt")
-            .expect("tests/fixtures/slurm-22.05/scontrol-show-node.txt");
+        let file = testdata::fixture("scontrol-show-node.txt");
         let text = std::io::read_to_string(file).unwrap();
         let clean = nodes(&text);
         assert_eq!(clean.len(), 4);
@@ -618,9 +616,7 @@ NodeName=n2 CPUTot=8 State=DOWN*
 
     #[test]
     fn lab_22_05_nodes() {
-        let Some(file) = testdata::fixture("scontrol-show-node.txt") else {
-            return;
-        };
+        let file = testdata::fixture("scontrol-show-node.txt");
         let nodes = parse_scontrol_nodes(file).unwrap().nodes;
         let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["f1", "f2", "n1", "n2"]);
@@ -655,9 +651,7 @@ NodeName=n2 CPUTot=8 State=DOWN*
 
     #[test]
     fn lab_22_05_partitions() {
-        let Some(file) = testdata::fixture("scontrol-show-partition.txt") else {
-            return;
-        };
+        let file = testdata::fixture("scontrol-show-partition.txt");
         let parts = parse_scontrol_partitions(file).unwrap().partitions;
         assert_eq!(
             parts,
@@ -683,12 +677,10 @@ NodeName=n2 CPUTot=8 State=DOWN*
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn slurm_23_11_nodes() {
-        let Some(file) =
-            testdata::sample("slurm-23.11.4/scontrol_nodes__nbharathik_slurm-dashboard__nodes.txt")
-        else {
-            return;
-        };
+        let file =
+            testdata::sample("slurm-23.11.4/scontrol_nodes__nbharathik_slurm-dashboard__nodes.txt");
         let nodes = parse_scontrol_nodes(file).unwrap().nodes;
         assert_eq!(nodes.len(), 5);
         let cpu02 = &nodes[1];
@@ -710,15 +702,14 @@ NodeName=n2 CPUTot=8 State=DOWN*
     }
 
     #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
     fn slurm_24_11_and_26_05_nodes() {
         for (dir, na1_load, na1_free) in
             [("slurm-24.11.7", 8.62, 406), ("slurm-26.05.2", 0.57, 3206)]
         {
-            let Some(file) = testdata::sample(&format!(
+            let file = testdata::sample(&format!(
                 "{dir}/scontrol_nodes__SckyzO_slurm_exporter__scontrol_nodes.txt"
-            )) else {
-                return;
-            };
+            ));
             let nodes = parse_scontrol_nodes(file).unwrap().nodes;
             assert_eq!(nodes.len(), 20, "{dir}");
             let na1 = &nodes[0];

@@ -307,9 +307,7 @@ mod tests {
 
     #[test]
     fn lab_22_05_fixture() {
-        let Some(file) = testdata::fixture("squeue.txt") else {
-            return;
-        };
+        let file = testdata::fixture("squeue.txt");
         let jobs = parse_squeue(file).unwrap();
         // Fourth run (README): the workload plus a two-node job.
         assert_eq!(jobs.jobs.len(), 36);
