@@ -2,7 +2,8 @@
 //! accounting: up on both sources; absent (not a false 0) for a cluster without
 //! accounting; and, with `SLURM_EXPORTER_FAULT_TESTS=1`, 0 while slurmdbd is
 //! stopped and 1 again once it is back (`scripts/slurm-dev-cluster.sh stop slurmdbd`,
-//! then `up`, which restarts what is missing).
+//! then `up`, which restarts what is missing). Ignored by default (a plain clone has
+//! no lab); run with `--include-ignored`, a missing lab is a failure.
 
 mod common;
 
@@ -17,17 +18,16 @@ use common::{value, Exporter};
 /// The fault test stops slurmdbd: the other tests of this file wait for it.
 static LAB: Mutex<()> = Mutex::new(());
 
-/// The lab runs slurmdbd (`up --accounting`), else the test is skipped.
-fn accounting_conf() -> Option<String> {
-    let conf = slurm_conf()?;
+/// The lab's slurm.conf; panics unless the lab runs slurmdbd (`up --accounting`).
+fn accounting_conf() -> String {
+    let conf = slurm_conf();
     let text = std::fs::read_to_string(&conf).unwrap_or_default();
-    if text.contains("AccountingStorageType=accounting_storage/slurmdbd") {
-        return Some(conf);
-    }
-    eprintln!(
-        "skipped: the lab runs without accounting (scripts/slurm-dev-cluster.sh up --accounting)"
+    assert!(
+        text.contains("AccountingStorageType=accounting_storage/slurmdbd"),
+        "this test needs the lab with accounting and {conf} names no slurmdbd: \
+         scripts/slurm-dev-cluster.sh up --accounting"
     );
-    None
+    conf
 }
 
 fn lab_script(conf: &str, args: &[&str]) -> String {
@@ -74,11 +74,10 @@ fn dbd_up(m: &str) -> Option<f64> {
 
 /// slurmdbd answers `sacctmgr`: the exporter says 1 on both sources, with a latency.
 #[test]
+#[ignore = "needs the local Slurm lab with accounting: scripts/slurm-dev-cluster.sh up --accounting"]
 fn slurmdbd_up_on_both_sources() {
     let _serial = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(conf) = accounting_conf() else {
-        return;
-    };
+    let conf = accounting_conf();
     let clusters = run(
         &conf,
         "sacctmgr",
@@ -101,9 +100,10 @@ fn slurmdbd_up_on_both_sources() {
 /// log line. The same lab read with a slurm.conf that names no accounting storage
 /// (sacctmgr reads the local slurm.conf).
 #[test]
+#[ignore = "needs the local Slurm lab: scripts/slurm-dev-cluster.sh up"]
 fn no_accounting_reports_nothing() {
     let _serial = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(conf) = slurm_conf() else { return };
+    let conf = slurm_conf();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let etc = dir.path().join("etc");
     std::fs::create_dir(&etc).unwrap_or_else(|e| panic!("{e}"));
@@ -155,15 +155,11 @@ fn no_accounting_reports_nothing() {
 
 /// slurmdbd stopped: 0 on both sources while it is down, 1 again after `up`.
 #[test]
+#[ignore = "stops slurmdbd: needs the local Slurm lab with accounting and SLURM_EXPORTER_FAULT_TESTS=1"]
 fn slurmdbd_stopped_then_started() {
     let _serial = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    if std::env::var("SLURM_EXPORTER_FAULT_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set SLURM_EXPORTER_FAULT_TESTS=1 to let this test stop slurmdbd");
-        return;
-    }
-    let Some(conf) = accounting_conf() else {
-        return;
-    };
+    let conf = accounting_conf();
+    common::lab::allow_faults(&conf);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cli = start(&conf, "cli", dir.path());
     let rest = start(&conf, "rest", dir.path());

@@ -1,6 +1,6 @@
 //! `promtool check metrics` (Prometheus' own linter) on the real binary's `/metrics`,
-//! served from recorded 22.05 output. Skipped without promtool unless
-//! `SLURM_EXPORTER_REQUIRE_PROMTOOL=1`.
+//! served from recorded 22.05 output. Ignored by default (promtool is not part of a
+//! plain clone); run with `--include-ignored`, a missing promtool is a failure.
 
 mod common;
 
@@ -11,15 +11,13 @@ use std::time::Duration;
 use common::{value, FakeSlurm};
 
 #[test]
+#[ignore = "needs promtool (Debian package prometheus)"]
 fn promtool_accepts_the_exposition() {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        assert!(
-            std::env::var("SLURM_EXPORTER_REQUIRE_PROMTOOL").as_deref() != Ok("1"),
-            "promtool is required but missing (apt-get install prometheus)"
-        );
-        eprintln!("skipped: promtool not installed");
-        return;
-    }
+    assert!(
+        Command::new("promtool").arg("--version").output().is_ok(),
+        "this test needs promtool, which is not installed: apt-get install prometheus \
+         (scripts/test.sh installs it)"
+    );
     let fake = FakeSlurm::new();
     let exporter = fake.start_exporter(&["--collection.interval=1s"]);
     let metrics = exporter.wait_for("first collection", Duration::from_secs(10), |m| {

@@ -2,9 +2,10 @@
 //! fuzzing; `fuzz/` has the coverage-guided targets, docs/fuzzing.md both).
 //!
 //! Each parser gets arbitrary bytes and text, and structure-aware mutations of real
-//! inputs (recorded 22.05 output in `tests/fixtures/slurm-22.05`, a few hand-made
-//! documents of later versions' shapes, and `../shared/slurm-samples` when it
-//! exists): cut at every position, bytes spliced in, numbers replaced by huge,
+//! inputs (recorded 22.05 output in `tests/fixtures/slurm-22.05` and a few hand-made
+//! documents of later versions' shapes; `../shared/slurm-samples`, beside the
+//! repository and not part of it, in the `*_shared_samples` tests, ignored by default
+//! and failing without the samples when run): cut at every position, bytes spliced in, numbers replaced by huge,
 //! negative or object values, keys dropped or duplicated, deep nesting, lines
 //! repeated or reordered. A parser must answer `Ok` or `Err`: never panic, never
 //! overflow the stack, and never allocate more than a fixed multiple of its input
@@ -452,16 +453,31 @@ fn read_dir_files(dir: &Path, max_len: u64, out: &mut Vec<Vec<u8>>) {
 struct Seeds {
     json: Vec<(Vec<u8>, Value)>,
     text: Vec<Vec<u8>>,
-    /// How many of `json` and `text` come first from this repository (the
-    /// fixtures and the hand-made seeds); the shared samples follow.
-    own_json: usize,
-    own_text: usize,
 }
 
 fn is_json(bytes: &[u8]) -> bool {
     bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
+/// JSON documents (those that parse) and text, in that order of preference.
+fn split_seeds(files: Vec<Vec<u8>>) -> Seeds {
+    let mut seeds = Seeds {
+        json: Vec::new(),
+        text: Vec::new(),
+    };
+    for bytes in files {
+        if is_json(&bytes) {
+            if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+                seeds.json.push((bytes, value));
+                continue;
+            }
+        }
+        seeds.text.push(bytes);
+    }
+    seeds
+}
+
+/// The inputs of this repository: the lab fixtures and the hand-made seeds.
 fn seeds() -> &'static Seeds {
     static SEEDS: OnceLock<Seeds> = OnceLock::new();
     SEEDS.get_or_init(|| {
@@ -471,48 +487,39 @@ fn seeds() -> &'static Seeds {
             64 * 1024,
             &mut files,
         );
+        assert!(
+            !files.is_empty(),
+            "no fixtures in tests/fixtures/slurm-22.05"
+        );
         files.extend(NEW_SHAPES.iter().map(|s| s.as_bytes().to_vec()));
         files.extend(TEXT_SEEDS.iter().map(|s| s.as_bytes().to_vec()));
-        let mut seeds = Seeds {
-            json: Vec::new(),
-            text: Vec::new(),
-            own_json: 0,
-            own_text: 0,
-        };
-        let add = |seeds: &mut Seeds, bytes: Vec<u8>| {
-            if is_json(&bytes) {
-                if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-                    seeds.json.push((bytes, value));
-                    return;
-                }
-            }
-            seeds.text.push(bytes);
-        };
-        for bytes in files {
-            add(&mut seeds, bytes);
-        }
-        seeds.own_json = seeds.json.len();
-        seeds.own_text = seeds.text.len();
-        // Later versions, when the shared samples are beside the repository.
-        let mut shared = Vec::new();
-        read_dir_files(
-            &repo().join("../shared/slurm-samples"),
-            64 * 1024,
-            &mut shared,
-        );
-        for bytes in shared {
-            add(&mut seeds, bytes);
-        }
+        split_seeds(files)
+    })
+}
+
+/// Later versions' output from `../shared/slurm-samples`; panics when it is missing.
+fn shared_seeds() -> &'static Seeds {
+    static SEEDS: OnceLock<Seeds> = OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let dir = repo().join("../shared/slurm-samples");
+        let mut files = Vec::new();
+        read_dir_files(&dir, 64 * 1024, &mut files);
+        let seeds = split_seeds(files);
         assert!(
-            seeds.json.len() >= NEW_SHAPES.len() && seeds.text.len() >= TEXT_SEEDS.len(),
-            "seeds missing"
+            !seeds.json.is_empty() && !seeds.text.is_empty(),
+            "this test needs ../shared/slurm-samples beside the repository, and {} holds \
+             no samples; without them, run cargo test without --include-ignored",
+            dir.display()
         );
         seeds
     })
 }
 
 fn any_seed(index: usize) -> &'static [u8] {
-    let s = seeds();
+    seed_of(seeds(), index)
+}
+
+fn seed_of(s: &Seeds, index: usize) -> &[u8] {
     let n = s.json.len() + s.text.len();
     let i = index % n;
     if i < s.json.len() {
@@ -916,21 +923,62 @@ fn json_parsers_for(bytes: &[u8]) -> Vec<(&'static str, Parser)> {
     }
 }
 
-/// Prefixes of every input of this repository, through the parsers of its kind.
-#[test]
-fn every_truncation_of_the_fixtures() {
-    let s = seeds();
-    for (bytes, _) in &s.json[..s.own_json] {
+/// Random bytes spliced into seed `seed` at `at`, `cut` bytes of it replaced.
+fn splice(s: &Seeds, seed: usize, at: usize, cut: usize, insert: &[u8]) {
+    let bytes = seed_of(s, seed);
+    let at = at % (bytes.len() + 1);
+    let end = (at + cut).min(bytes.len());
+    let mut input = bytes[..at].to_vec();
+    input.extend_from_slice(insert);
+    input.extend_from_slice(&bytes[end..]);
+    check_all(JSON_PARSERS, &input);
+    check_all(TEXT_PARSERS, &input);
+}
+
+/// One node of JSON seed `seed` changed by `op`.
+fn mutate_json(s: &Seeds, seed: usize, node: usize, op: &JsonOp) {
+    let (_, value) = &s.json[seed % s.json.len()];
+    let target = node % count_nodes(value);
+    let mut out = String::new();
+    write_mutated(value, target, op, &mut 0, &mut out);
+    check_all(JSON_PARSERS, out.as_bytes());
+}
+
+/// Lines of text seed `seed` edited.
+fn mutate_text(s: &Seeds, seed: usize, edits: &[(usize, LineOp)]) {
+    let mut text = String::from_utf8_lossy(&s.text[seed % s.text.len()]).into_owned();
+    for (line, op) in edits {
+        text = mutate_lines(&text, *line, op);
+    }
+    check_all(TEXT_PARSERS, text.as_bytes());
+}
+
+/// Prefixes of every input, through the parsers of its kind.
+fn every_truncation(s: &Seeds) {
+    for (bytes, _) in &s.json {
         let parsers = json_parsers_for(bytes);
         for end in cut_points(bytes.len()) {
             check_all(&parsers, &bytes[..end]);
         }
     }
-    for bytes in &s.text[..s.own_text] {
+    for bytes in &s.text {
         for end in cut_points(bytes.len()) {
             check_all(TEXT_PARSERS, &bytes[..end]);
         }
     }
+}
+
+/// Prefixes of every input of this repository.
+#[test]
+fn every_truncation_of_the_fixtures() {
+    every_truncation(seeds());
+}
+
+/// Prefixes of every shared sample.
+#[test]
+#[ignore = "needs ../shared/slurm-samples"]
+fn every_truncation_of_the_shared_samples() {
+    every_truncation(shared_seeds());
 }
 
 /// Nesting far beyond serde's recursion limit, in every JSON parser and the YAML one.
@@ -1087,26 +1135,14 @@ proptest! {
         cut in 0usize..64,
         insert in prop::collection::vec(any::<u8>(), 0..32),
     ) {
-        let bytes = any_seed(seed);
-        let at = at % (bytes.len() + 1);
-        let end = (at + cut).min(bytes.len());
-        let mut input = bytes[..at].to_vec();
-        input.extend_from_slice(&insert);
-        input.extend_from_slice(&bytes[end..]);
-        check_all(JSON_PARSERS, &input);
-        check_all(TEXT_PARSERS, &input);
+        splice(seeds(), seed, at, cut, &insert);
     }
 
     /// One node of a real JSON document changed: odd numbers, other types,
     /// dropped or duplicated keys, repeated elements, deep nesting.
     #[test]
     fn mutated_json(seed in any::<usize>(), node in any::<usize>(), op in json_op()) {
-        let s = seeds();
-        let (_, value) = &s.json[seed % s.json.len()];
-        let target = node % count_nodes(value);
-        let mut out = String::new();
-        write_mutated(value, target, &op, &mut 0, &mut out);
-        check_all(JSON_PARSERS, out.as_bytes());
+        mutate_json(seeds(), seed, node, &op);
     }
 
     /// Two mutations of the same document, so that a number and its neighbour
@@ -1137,12 +1173,36 @@ proptest! {
         seed in any::<usize>(),
         edits in prop::collection::vec((any::<usize>(), line_op()), 1..4),
     ) {
-        let s = seeds();
-        let mut text = String::from_utf8_lossy(&s.text[seed % s.text.len()]).into_owned();
-        for (line, op) in &edits {
-            text = mutate_lines(&text, *line, op);
-        }
-        check_all(TEXT_PARSERS, text.as_bytes());
+        mutate_text(seeds(), seed, &edits);
+    }
+
+    /// `spliced_seeds` on the shared samples.
+    #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
+    fn spliced_shared_samples(
+        seed in any::<usize>(),
+        at in any::<usize>(),
+        cut in 0usize..64,
+        insert in prop::collection::vec(any::<u8>(), 0..32),
+    ) {
+        splice(shared_seeds(), seed, at, cut, &insert);
+    }
+
+    /// `mutated_json` on the shared samples.
+    #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
+    fn mutated_shared_json(seed in any::<usize>(), node in any::<usize>(), op in json_op()) {
+        mutate_json(shared_seeds(), seed, node, &op);
+    }
+
+    /// `mutated_lines` on the shared samples.
+    #[test]
+    #[ignore = "needs ../shared/slurm-samples"]
+    fn mutated_shared_lines(
+        seed in any::<usize>(),
+        edits in prop::collection::vec((any::<usize>(), line_op()), 1..4),
+    ) {
+        mutate_text(shared_seeds(), seed, &edits);
     }
 
     /// Config files built from the real keys with odd values.
@@ -1827,15 +1887,17 @@ fn unescape(s: &str, label: bool) -> Result<String, String> {
     Ok(out)
 }
 
-/// promtool, when installed, accepts an encoding of awkward label values and help.
+/// promtool accepts an encoding of awkward label values and help.
 #[test]
+#[ignore = "needs promtool (Debian package prometheus)"]
 fn promtool_accepts_awkward_values() {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    if Command::new("promtool").arg("--version").output().is_err() {
-        eprintln!("skipped: promtool not installed");
-        return;
-    }
+    assert!(
+        Command::new("promtool").arg("--version").output().is_ok(),
+        "this test needs promtool, which is not installed: apt-get install prometheus \
+         (scripts/test.sh installs it)"
+    );
     let mut g = Family::gauge("fuzz_awkward_labels", "Help with \\ backslash\nand newline");
     for (i, v) in [
         "quote \" inside",

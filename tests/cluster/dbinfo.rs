@@ -3,7 +3,8 @@
 //! workload runs the non-root user's jobs there). Limits are compared with
 //! `sacctmgr`, fair share with `sshare`, usage with `squeue` (what the association
 //! manager counts: the account's and QOS's running and submitted jobs) and
-//! `scontrol show assoc_mgr`. Skipped when the lab runs without accounting.
+//! `scontrol show assoc_mgr`. Ignored by default; fails when the lab runs without
+//! accounting.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -21,19 +22,20 @@ const FLAGS: [&str; 5] = [
     "--collector.associations",
 ];
 
-/// The lab's slurm.conf when it runs with accounting.
-fn accounting_conf() -> Option<String> {
-    let conf = slurm_conf()?;
+/// The lab's slurm.conf; panics unless the lab runs with accounting.
+fn accounting_conf() -> String {
+    let conf = slurm_conf();
     let ok = Command::new("sacctmgr")
         .args(["-n", "list", "cluster"])
         .env("SLURM_CONF", &conf)
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: the lab runs without accounting (scripts/slurm-dev-cluster.sh up --accounting)");
-        return None;
-    }
-    Some(conf)
+    assert!(
+        ok,
+        "this test needs the lab with accounting and `sacctmgr list cluster` fails: \
+         scripts/slurm-dev-cluster.sh up --accounting"
+    );
+    conf
 }
 
 /// `a|b|…` lines of a `-P` listing, split.
@@ -275,10 +277,9 @@ fn check_usage(conf: &str, exporter: &Exporter) {
 }
 
 #[test]
+#[ignore = "needs the local Slurm lab with accounting: scripts/slurm-dev-cluster.sh up --accounting"]
 fn cli_fairshare_qos_associations_match_slurm() {
-    let Some(conf) = accounting_conf() else {
-        return;
-    };
+    let conf = accounting_conf();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let exporter = Exporter::start(
         &FLAGS,
@@ -295,10 +296,9 @@ fn cli_fairshare_qos_associations_match_slurm() {
 /// cannot see slurmctld's association manager); no `/shares` before v0.0.40, so
 /// fairshare is down with a log line that says why.
 #[test]
+#[ignore = "needs the local Slurm lab with accounting: scripts/slurm-dev-cluster.sh up --accounting"]
 fn rest_qos_associations_and_no_shares_on_22_05() {
-    let Some(conf) = accounting_conf() else {
-        return;
-    };
+    let conf = accounting_conf();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let exporter = start_rest_with(&conf, dir.path(), &FLAGS);
     let m = wait_up(&exporter, &["qos", "associations"]);
@@ -331,10 +331,9 @@ fn rest_qos_associations_and_no_shares_on_22_05() {
 /// `--slurm.cli-json=shares` asks `sshare --json`, which 22.05 does not have: fairshare
 /// is down and the log says why; the other collectors are unaffected.
 #[test]
+#[ignore = "needs the local Slurm lab with accounting: scripts/slurm-dev-cluster.sh up --accounting"]
 fn cli_json_shares_on_22_05_is_down_with_the_reason() {
-    let Some(conf) = accounting_conf() else {
-        return;
-    };
+    let conf = accounting_conf();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut args = FLAGS.to_vec();
     args.push("--slurm.cli-json=shares");
@@ -359,10 +358,9 @@ fn cli_json_shares_on_22_05_is_down_with_the_reason() {
 /// Per-user series (opt-in, capped at 2 users): the kept users' rows equal sshare's and
 /// the association manager's; the users left out are counted.
 #[test]
+#[ignore = "needs the local Slurm lab with accounting: scripts/slurm-dev-cluster.sh up --accounting"]
 fn cli_per_user_series_are_capped_and_match_slurm() {
-    let Some(conf) = accounting_conf() else {
-        return;
-    };
+    let conf = accounting_conf();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut args = FLAGS.to_vec();
     args.extend([

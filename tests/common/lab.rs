@@ -1,11 +1,13 @@
 //! The local Slurm lab (`scripts/slurm-dev-cluster.sh up`) for integration tests:
-//! whether it is up, and running its commands.
+//! whether it is up, and running its commands. A plain clone has no lab, so every test
+//! that needs it is `#[ignore = "needs the local Slurm lab: …"]`; run with
+//! `--include-ignored` (scripts/test.sh does), a missing lab is a failure.
 
 use std::process::Command;
 
-/// The lab's slurm.conf when a cluster answers; `None` (test skipped) otherwise,
-/// unless `SLURM_EXPORTER_REQUIRE_CLUSTER=1`, where a missing cluster fails.
-pub fn slurm_conf() -> Option<String> {
+/// The lab's slurm.conf (`SLURM_CONF`, else `<repo>/.lab`); panics, saying how to
+/// start it, when no cluster answers.
+pub fn slurm_conf() -> String {
     let conf = std::env::var("SLURM_CONF").ok().or_else(|| {
         let p = super::repo().join(".lab/etc/slurm.conf");
         p.exists().then(|| p.display().to_string())
@@ -17,17 +19,27 @@ pub fn slurm_conf() -> Option<String> {
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("is UP"))
     });
-    if up {
-        return conf;
+    match conf {
+        Some(conf) if up => conf,
+        _ => panic!(
+            "this test needs the local Slurm lab and no cluster answers `scontrol ping` \
+             (SLURM_CONF or <repo>/.lab/etc/slurm.conf): start it with \
+             scripts/slurm-dev-cluster.sh up && scripts/slurm-dev-cluster.sh workload"
+        ),
     }
+}
+
+/// Tests that stop or hang the lab's daemons run only when asked twice: they are
+/// ignored (so `--include-ignored` is needed) and they want
+/// `SLURM_EXPORTER_FAULT_TESTS=1` (scripts/test.sh sets it for the lab it brings up),
+/// so a lab shared with others is not disturbed by a plain `--include-ignored`. Without
+/// it they fail, saying so, rather than pass without running.
+pub fn allow_faults(conf: &str) {
     assert!(
-        std::env::var("SLURM_EXPORTER_REQUIRE_CLUSTER").as_deref() != Ok("1"),
-        "SLURM_EXPORTER_REQUIRE_CLUSTER=1 but no local Slurm cluster answers (scripts/slurm-dev-cluster.sh up)"
+        std::env::var("SLURM_EXPORTER_FAULT_TESTS").as_deref() == Ok("1"),
+        "this test stops and restarts daemons of the lab of {conf}: \
+         set SLURM_EXPORTER_FAULT_TESTS=1 to allow it (scripts/test.sh does)"
     );
-    eprintln!(
-        "skipped: no local Slurm cluster is up (scripts/slurm-dev-cluster.sh up && workload)"
-    );
-    None
 }
 
 /// Runs a Slurm command on the lab; panics unless it succeeds.
