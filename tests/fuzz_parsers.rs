@@ -1037,6 +1037,47 @@ fn proptest_config() -> ProptestConfig {
     }
 }
 
+// The shared samples' properties load them before the runner starts, so that
+// without them each test fails once, saying why, rather than in every case.
+
+/// `spliced_seeds` on the shared samples.
+#[test]
+#[ignore = "needs ../shared/slurm-samples"]
+fn spliced_shared_samples() {
+    let s = shared_seeds();
+    proptest!(proptest_config(), |(
+        seed in any::<usize>(),
+        at in any::<usize>(),
+        cut in 0usize..64,
+        insert in prop::collection::vec(any::<u8>(), 0..32),
+    )| {
+        splice(s, seed, at, cut, &insert);
+    });
+}
+
+/// `mutated_json` on the shared samples.
+#[test]
+#[ignore = "needs ../shared/slurm-samples"]
+fn mutated_shared_json() {
+    let s = shared_seeds();
+    proptest!(proptest_config(), |(seed in any::<usize>(), node in any::<usize>(), op in json_op())| {
+        mutate_json(s, seed, node, &op);
+    });
+}
+
+/// `mutated_lines` on the shared samples.
+#[test]
+#[ignore = "needs ../shared/slurm-samples"]
+fn mutated_shared_lines() {
+    let s = shared_seeds();
+    proptest!(proptest_config(), |(
+        seed in any::<usize>(),
+        edits in prop::collection::vec((any::<usize>(), line_op()), 1..4),
+    )| {
+        mutate_text(s, seed, &edits);
+    });
+}
+
 proptest! {
     #![proptest_config(proptest_config())]
 
@@ -1176,34 +1217,6 @@ proptest! {
         mutate_text(seeds(), seed, &edits);
     }
 
-    /// `spliced_seeds` on the shared samples.
-    #[test]
-    #[ignore = "needs ../shared/slurm-samples"]
-    fn spliced_shared_samples(
-        seed in any::<usize>(),
-        at in any::<usize>(),
-        cut in 0usize..64,
-        insert in prop::collection::vec(any::<u8>(), 0..32),
-    ) {
-        splice(shared_seeds(), seed, at, cut, &insert);
-    }
-
-    /// `mutated_json` on the shared samples.
-    #[test]
-    #[ignore = "needs ../shared/slurm-samples"]
-    fn mutated_shared_json(seed in any::<usize>(), node in any::<usize>(), op in json_op()) {
-        mutate_json(shared_seeds(), seed, node, &op);
-    }
-
-    /// `mutated_lines` on the shared samples.
-    #[test]
-    #[ignore = "needs ../shared/slurm-samples"]
-    fn mutated_shared_lines(
-        seed in any::<usize>(),
-        edits in prop::collection::vec((any::<usize>(), line_op()), 1..4),
-    ) {
-        mutate_text(shared_seeds(), seed, &edits);
-    }
 
     /// Config files built from the real keys with odd values.
     #[test]
