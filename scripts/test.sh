@@ -21,7 +21,7 @@ if [[ ${1:-} == --without-samples ]]; then
     while read -r name; do skip+=(--skip "$name"); done < <(
         grep -rh -A1 --include='*.rs' '#\[ignore = "needs ../shared/slurm-samples"\]' src tests |
             sed -n 's/^ *fn \([a-z0-9_]*\).*/\1/p' | sort -u)
-    echo "NOTE: --without-samples: the $((${#skip[@]} / 2)) tests on ../shared/slurm-samples are not run" >&2
+    echo "NOTE: --without-samples: the tests on ../shared/slurm-samples ($((${#skip[@]} / 2)) names) are not run" >&2
 elif [[ -n ${1:-} ]]; then
     echo "usage: $0 [--without-samples]" >&2
     exit 2
