@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{value, Exporter, FakeSlurm};
+use common::{peak_rss, value, Exporter, FakeSlurm};
 
 fn jobs_up(m: &str) -> Option<f64> {
     value(m, "slurm_exporter_collector_up", &[("collector", "jobs")])
@@ -83,17 +83,6 @@ fn truncated_json_is_a_parse_error_and_the_last_jobs_stay() {
     });
     assert_eq!(exporter.get("/ready").0, 200);
     assert!(!exporter.logs().contains("panicked"));
-}
-
-/// Peak resident memory (VmHWM) of `pid` in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or_else(|| panic!("no VmHWM in {status}"))
 }
 
 #[test]

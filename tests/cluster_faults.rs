@@ -28,14 +28,7 @@ static LAB: Mutex<()> = Mutex::new(());
 
 /// Collectors every default exporter has; others found in `/metrics` are checked too.
 const COLLECTORS: [&str; 5] = ["nodes", "partitions", "jobs", "scheduler", "controller"];
-const REASONS: [&str; 6] = [
-    "timeout",
-    "connection",
-    "auth",
-    "parse",
-    "command",
-    "too_large",
-];
+const REASONS: [&str; 6] = slurm_exporter::source::ERROR_REASONS;
 
 /// The lab's slurm.conf; panics unless a cluster is up and fault tests are allowed.
 fn slurm_conf() -> String {

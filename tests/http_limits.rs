@@ -35,17 +35,7 @@ fn start_with_fd_limit(fake: &FakeSlurm, nofile: u32, extra: &[&str]) -> Exporte
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start exporter: {e}"));
-    let exporter = Exporter { child, port, log };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while common::get(port, "/health").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "exporter did not start: {}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    exporter
+    Exporter::started(child, port, log)
 }
 
 /// Sum of every sample of `name` in `text`.

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{value, FakeSlurm};
+use common::{peak_rss, value, FakeSlurm};
 
 /// The bound asserted on the exporter's peak RSS (the Deployment allows 256 MiB).
 const PEAK_RSS_BOUND: u64 = 200 << 20;
@@ -25,17 +25,6 @@ fn errors(m: &str, reason: &str) -> f64 {
         &[("collector", "jobs"), ("reason", reason)],
     )
     .unwrap_or(0.0)
-}
-
-/// Peak resident memory (VmHWM) of `pid` in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or_else(|| panic!("no VmHWM in {status}"))
 }
 
 /// Processes whose process group is `pgid`.

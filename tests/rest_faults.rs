@@ -11,7 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{value, Exporter};
+use common::{peak_rss, value, Exporter};
 
 #[derive(Default)]
 struct FakeState {
@@ -319,17 +319,6 @@ fn jobs_are_reused_on_not_modified() {
         Some(1.0)
     );
     assert!(value(&m, "slurm_jobs", &[("state", "running")]).is_some_and(|v| v > 0.0));
-}
-
-/// Peak resident memory (VmHWM) of `pid` in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or_else(|| panic!("no VmHWM in {status}"))
 }
 
 /// Issue 14 item 2: a body past the caps (an endless string, a 10 GB

@@ -18,7 +18,6 @@ mod server;
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{value, Exporter, FakeSlurm};
@@ -60,34 +59,7 @@ fn generate(version: gen::Version, dir: &Path) -> gen::Cluster {
 
 /// Runs the fake slurmrestd on its own thread for the rest of the test process.
 fn start_rest(dir: &Path) -> u16 {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    listener
-        .set_nonblocking(true)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .port();
-    let config =
-        server::Config::load(dir.to_path_buf(), false).unwrap_or_else(|e| panic!(".rest: {e}"));
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(async move {
-            let listener =
-                tokio::net::TcpListener::from_std(listener).unwrap_or_else(|e| panic!("{e}"));
-            let _ = server::serve(
-                listener,
-                Arc::new(config),
-                Arc::new(server::Stats::default()),
-            )
-            .await;
-        });
-    });
-    port
+    server::spawn(dir)
 }
 
 fn collections(m: &str) -> f64 {

@@ -20,7 +20,6 @@ mod server;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{value, Exporter, FakeSlurm};
@@ -42,34 +41,7 @@ fn start_rest(dir: &Path) -> u16 {
             .and_then(|()| w.flush())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    listener
-        .set_nonblocking(true)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .port();
-    let config =
-        server::Config::load(dir.to_path_buf(), false).unwrap_or_else(|e| panic!(".rest: {e}"));
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(async move {
-            let listener =
-                tokio::net::TcpListener::from_std(listener).unwrap_or_else(|e| panic!("{e}"));
-            let _ = server::serve(
-                listener,
-                Arc::new(config),
-                Arc::new(server::Stats::default()),
-            )
-            .await;
-        });
-    });
-    port
+    server::spawn(dir)
 }
 
 fn start_exporter(port: u16, jwt: &Path, dir: &Path) -> Exporter {

@@ -226,3 +226,31 @@ async fn unchanged_jobs(config: &Config, since: i64) -> Response<Body> {
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
+
+/// Serves `dir` on 127.0.0.1 from a thread of its own for the rest of the process (for
+/// tests); returns the port.
+#[allow(dead_code)]
+pub fn spawn(dir: &std::path::Path) -> u16 {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port();
+    let config = Config::load(dir.to_path_buf(), false).unwrap_or_else(|e| panic!(".rest: {e}"));
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async move {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).unwrap_or_else(|e| panic!("{e}"));
+            let _ = serve(listener, Arc::new(config), Arc::new(Stats::default())).await;
+        });
+    });
+    port
+}

@@ -70,6 +70,11 @@ impl Exporter {
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start exporter: {e}"));
+        Exporter::started(child, port, log)
+    }
+
+    /// The exporter `child` serving on `port`, once `/health` answers (10 s at most).
+    pub fn started(child: Child, port: u16, log: PathBuf) -> Exporter {
         let exporter = Exporter { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(10);
         while get(port, "/health").is_none() {
@@ -257,4 +262,15 @@ impl FakeSlurm {
         let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         Exporter::start(&args, &envs, self.dir.path().join("exporter.log"))
     }
+}
+
+/// Peak resident memory (VmHWM) of `pid` in bytes.
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or_else(|| panic!("no VmHWM in {status}"))
 }
