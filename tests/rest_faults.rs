@@ -1,7 +1,8 @@
 //! The REST source against a fake slurmrestd on 127.0.0.1 that serves the responses
 //! recorded from our 22.05 cluster, then misbehaves: garbage, truncated JSON, 500,
 //! 401, a hang past the timeout, an API upgrade (404 for the version in use), and
-//! `304 Not Modified` for `update_time`.
+//! `304 Not Modified` for `update_time`; and a slurmrestd that stalls mid-body,
+//! trickles its body or never answers, which must not leak threads or sockets.
 
 mod common;
 
@@ -21,6 +22,8 @@ struct FakeState {
     versions: Vec<String>,
     /// Request lines received.
     requests: Vec<String>,
+    /// Connections accepted and not yet closed by either side.
+    open: usize,
 }
 
 struct FakeRestd {
@@ -40,7 +43,15 @@ impl FakeRestd {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let state = shared.clone();
-                std::thread::spawn(move || serve(stream, &state));
+                std::thread::spawn(move || {
+                    if let Ok(mut s) = state.lock() {
+                        s.open += 1;
+                    }
+                    serve(stream, &state);
+                    if let Ok(mut s) = state.lock() {
+                        s.open -= 1;
+                    }
+                });
             }
         });
         FakeRestd { port, state }
@@ -56,6 +67,10 @@ impl FakeRestd {
         if let Ok(mut s) = self.state.lock() {
             s.versions = versions.iter().map(|v| v.to_string()).collect();
         }
+    }
+
+    fn open_connections(&self) -> usize {
+        self.state.lock().map(|s| s.open).unwrap_or(0)
     }
 
     fn requests(&self) -> Vec<String> {
@@ -155,10 +170,53 @@ fn serve(mut stream: TcpStream, state: &Mutex<FakeState>) {
             let _ = stream.write_all(head.as_bytes());
             std::thread::sleep(Duration::from_secs(30));
         }
+        // Headers and half the body, then nothing until the exporter closes.
+        "stall" => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body[..body.len() / 2]);
+            while !closed_by_peer(&mut stream, Duration::from_millis(100)) {}
+        }
+        // Headers, then the body one byte every 100 ms: each read is quick, the
+        // whole body takes minutes.
+        "trickle" => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            for byte in body.chunks(1) {
+                if stream.write_all(byte).is_err()
+                    || closed_by_peer(&mut stream, Duration::from_millis(100))
+                {
+                    break;
+                }
+            }
+        }
+        // The request is read, no answer ever comes.
+        "silent" => while !closed_by_peer(&mut stream, Duration::from_millis(100)) {},
         "notmodified" if path.contains("update_time=") => {
             let _ = stream.write_all(b"HTTP/1.1 304 NOT MODIFIED\r\nConnection: close\r\n\r\n");
         }
         _ => respond(&mut stream, "200 OK", &body),
+    }
+}
+
+/// Waits up to `wait` for the exporter to close the connection (true when it did).
+/// Gives up after two minutes so a leaking exporter cannot keep the thread forever.
+fn closed_by_peer(stream: &mut TcpStream, wait: Duration) -> bool {
+    let _ = stream.set_read_timeout(Some(wait));
+    let mut buf = [0u8; 256];
+    match std::io::Read::read(stream, &mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
     }
 }
 
@@ -355,4 +413,87 @@ fn a_huge_body_is_too_large_and_the_last_jobs_stay() {
     let logs = exporter.logs();
     assert!(logs.contains("reason=too_large"), "{logs}");
     assert!(logs.contains("Content-Length"), "{logs}");
+}
+
+/// Threads and open descriptors of `pid`.
+fn threads_and_fds(pid: u32) -> (usize, usize) {
+    let count = |what: &str| {
+        std::fs::read_dir(format!("/proc/{pid}/{what}"))
+            .map(|d| d.count())
+            .unwrap_or_else(|e| panic!("/proc/{pid}/{what}: {e}"))
+    };
+    (count("task"), count("fd"))
+}
+
+/// Issue 14 (rest-stall): a slurmrestd that sends its headers and then stalls
+/// mid-body, trickles its body a byte at a time, or accepts and never answers.
+/// Each abandoned query must end its parser thread and close its connection:
+/// threads, descriptors and the server's open connections stay flat over many
+/// timed-out collections; the queries fail with reason `timeout`, the last data
+/// stays, and collection recovers when the server answers again.
+#[test]
+fn a_stalled_slurmrestd_leaks_no_threads_or_sockets() {
+    let restd = FakeRestd::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let exporter = start_with(
+        &restd,
+        dir.path(),
+        &["--collection.interval=1s", "--collection.timeout=500ms"],
+    );
+    let pid = exporter.child.id();
+    let up = |m: &str| value(m, "slurm_exporter_collector_up", &[("collector", "jobs")]);
+    let good = exporter.wait_for("jobs up", Duration::from_secs(10), |m| up(m) == Some(1.0));
+    let running = value(&good, "slurm_jobs", &[("state", "running")]);
+    assert!(running.is_some_and(|v| v > 0.0), "{good}");
+    let data = [
+        "jobs",
+        "nodes",
+        "partitions",
+        "diag",
+        "licenses",
+        "reservations",
+    ];
+    for mode in ["stall", "trickle", "silent"] {
+        for endpoint in data {
+            restd.set(endpoint, mode);
+        }
+        let timeouts = errors(&exporter.metrics(), "timeout");
+        let after = |n: f64| {
+            exporter.wait_for(mode, Duration::from_secs(30), |m| {
+                errors(m, "timeout") >= timeouts + n
+            })
+        };
+        // Two stalled collections to warm up (the blocking pool, the server), then ten.
+        after(2.0);
+        let (threads, fds) = threads_and_fds(pid);
+        let open = restd.open_connections();
+        let m = after(12.0);
+        let (threads_end, fds_end) = threads_and_fds(pid);
+        let open_end = restd.open_connections();
+        eprintln!(
+            "{mode}: over 10 stalled collections threads {threads} -> {threads_end}, \
+             fds {fds} -> {fds_end}, server connections open {open} -> {open_end}"
+        );
+        assert_eq!(up(&m), Some(0.0), "{mode}");
+        assert_eq!(
+            value(&m, "slurm_jobs", &[("state", "running")]),
+            running,
+            "{mode}: stale data lost"
+        );
+        assert!(
+            threads_end <= threads + 4,
+            "{mode}: threads grew {threads} -> {threads_end}"
+        );
+        assert!(fds_end <= fds + 4, "{mode}: fds grew {fds} -> {fds_end}");
+        assert!(
+            open_end <= open.max(data.len()) + 2,
+            "{mode}: connections left open grew {open} -> {open_end}"
+        );
+        for endpoint in data {
+            restd.set(endpoint, "ok");
+        }
+        exporter.wait_for("recovery", Duration::from_secs(10), |m| up(m) == Some(1.0));
+    }
+    let logs = exporter.logs();
+    assert!(logs.contains("reason=timeout"), "{logs}");
 }

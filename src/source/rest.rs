@@ -5,23 +5,29 @@
 //! the server answers 404 for it (an upgrade removed it). `/jobs` is Slurm's most
 //! expensive query, so it is asked with `update_time` and the previous jobs are
 //! reused when nothing changed (22.05: 304 Not Modified; 23.02+: an empty list with
-//! the warning "No job changes since update_time"). Bodies are parsed as a stream on a blocking thread.
+//! the warning "No job changes since update_time"). Bodies are parsed as a stream on a
+//! blocking thread that ends when the query is abandoned (`body`); one query of each
+//! kind is in flight at a time (`in_flight`).
 
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use futures_util::StreamExt;
-use http_body_util::{BodyExt, BodyStream, Empty};
+use http_body_util::Empty;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::Mutex;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
 mod accounting;
+mod body;
+mod in_flight;
+
+#[cfg(test)]
+use body::summarize_error_body;
+use body::{body_errors, body_snippet, parse_body};
 
 use super::watermark::Watermark;
 use super::{Fetched, SourceError};
@@ -188,6 +194,8 @@ pub struct RestSource {
     watermark: std::sync::Mutex<Watermark>,
     /// Set once a slurmrestd without slurmdb API was logged.
     dbd_not_configured_logged: std::sync::atomic::AtomicBool,
+    /// One query of each kind at a time, leftovers of an abandoned one included.
+    in_flight: in_flight::InFlight,
 }
 
 enum Answer {
@@ -207,6 +215,7 @@ impl RestSource {
             cluster: std::sync::Mutex::new(None),
             jwt_expiry: std::sync::atomic::AtomicI64::new(0),
             dbd_not_configured_logged: std::sync::atomic::AtomicBool::new(false),
+            in_flight: in_flight::InFlight::default(),
             watermark: std::sync::Mutex::new(super::new_watermark(
                 std::time::Duration::ZERO,
                 super::DEFAULT_WINDOW,
@@ -249,14 +258,20 @@ impl RestSource {
         ))
     }
 
+    /// Fetches one kind of data. The caller's timeout drops this future, which
+    /// ends the query's parser thread and closes its connection (`body`).
     pub async fn fetch(&self, kind: DataKind) -> Result<Fetched, SourceError> {
-        match self.fetch_once(kind).await {
-            Err(SourceError::Connection(m)) if m.starts_with(VERSION_GONE) => {
-                *self.version.lock().await = None;
-                self.fetch_once(kind).await
-            }
-            other => other,
-        }
+        self.in_flight
+            .run(kind, async {
+                match self.fetch_once(kind).await {
+                    Err(SourceError::Connection(m)) if m.starts_with(VERSION_GONE) => {
+                        *self.version.lock().await = None;
+                        self.fetch_once(kind).await
+                    }
+                    other => other,
+                }
+            })
+            .await
     }
 
     async fn fetch_once(&self, kind: DataKind) -> Result<Fetched, SourceError> {
@@ -524,7 +539,11 @@ impl RestSource {
             .handshake(io)
             .await
             .map_err(|e| SourceError::Connection(format!("HTTP handshake with slurmrestd: {e}")))?;
+        // The connection ends once the response (or its body) and `sender` are
+        // dropped; until then it holds the query's slot.
+        let slot = in_flight::current();
         tokio::spawn(async move {
+            let _slot = slot;
             let _ = conn.await;
         });
         let request = Request::get(path)
@@ -607,116 +626,6 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-/// Slurm's `errors[]` of a whole (small) answer, summarized; empty when none.
-async fn body_errors(resp: Response<Incoming>) -> String {
-    let mut body = resp.into_body();
-    let mut buf = Vec::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        if let Some(data) = frame.data_ref() {
-            buf.extend_from_slice(data);
-        }
-        if buf.len() > 1 << 20 {
-            break;
-        }
-    }
-    let errors = serde_json::from_slice::<serde_json::Value>(&buf)
-        .ok()
-        .and_then(|doc| doc.get("errors").cloned())
-        .and_then(|e| e.as_array().map(|a| !a.is_empty()))
-        .unwrap_or(false);
-    if errors {
-        summarize_error_body(&buf)
-    } else {
-        String::new()
-    }
-}
-
-async fn body_snippet(resp: Response<Incoming>) -> String {
-    let mut body = resp.into_body();
-    let mut buf = Vec::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        if let Some(data) = frame.data_ref() {
-            buf.extend_from_slice(data);
-        }
-        if buf.len() > 512 {
-            buf.truncate(512);
-            break;
-        }
-    }
-    summarize_error_body(&buf)
-}
-
-/// Slurm's `errors[]` descriptions when the body is a Slurm JSON document,
-/// else the body's text on one line.
-fn summarize_error_body(body: &[u8]) -> String {
-    if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(errors) = doc.get("errors").and_then(|e| e.as_array()) {
-            let texts: Vec<String> = errors
-                .iter()
-                .map(|e| {
-                    ["description", "error", "source"]
-                        .iter()
-                        .filter_map(|k| e.get(*k).and_then(|v| v.as_str()))
-                        .filter(|t| !t.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(" / ")
-                })
-                .collect();
-            if !texts.is_empty() {
-                return texts.join("; ");
-            }
-        }
-    }
-    String::from_utf8_lossy(body)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Streams the body into `parse` on a blocking thread, at most `max_bytes` of it:
-/// a `Content-Length` above the cap fails before reading, a longer body when the
-/// cap is reached (reason `too_large`; the connection is dropped).
-async fn parse_body<T, F>(
-    resp: Response<Incoming>,
-    max_bytes: u64,
-    parse: F,
-) -> Result<T, SourceError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut dyn BufRead) -> Result<T, ParseError> + Send + 'static,
-{
-    let announced = resp
-        .headers()
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > max_bytes) {
-        return Err(SourceError::Parse(ParseError::TooLarge(caps::TooLarge {
-            what: "the response (Content-Length)",
-            limit: max_bytes,
-            unit: "bytes",
-        })));
-    }
-    let stream = BodyStream::new(resp.into_body()).filter_map(|frame| async move {
-        match frame {
-            Ok(f) => f.into_data().ok().map(Ok),
-            Err(e) => Some(Err(std::io::Error::other(e))),
-        }
-    });
-    let reader = StreamReader::new(Box::pin(stream));
-    tokio::task::spawn_blocking(move || {
-        let body = caps::CappedRead::new(SyncIoBridge::new(reader), max_bytes);
-        let mut reader = BufReader::with_capacity(64 * 1024, body);
-        parse(&mut reader)
-    })
-    .await
-    .map_err(|e| SourceError::Connection(format!("parser task failed: {e}")))?
-    .map_err(|e| match e {
-        ParseError::Io(io) => SourceError::Connection(format!("reading the response: {io}")),
-        other => SourceError::Parse(other),
-    })
 }
 
 /// TCP or unix stream, so one request path serves both.
