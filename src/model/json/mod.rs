@@ -7,7 +7,9 @@
 //! only the fields the model needs (everything else is skipped with
 //! `IgnoredAny`) and converted at once, so a 310 MB, 100,000-job document never
 //! exists in memory as anything but the model. Nothing here goes through
-//! `serde_json::Value` except the small `meta` and `errors` blocks.
+//! `serde_json::Value`: the envelope (`meta`, `errors`, `warnings`) is read into
+//! small bounded types too, and every list inside a record is capped
+//! (`value.rs`: `capped_list`, `record_list`, `step_list`).
 //!
 //! Shared rules (see `value.rs` for the number shapes):
 //! - numbers may be plain (`60`, `-1`, NO_VAL `4294967294`, `null`), objects
