@@ -14,6 +14,10 @@ use slurm_exporter::model::{json, text, ParseError};
 mod common;
 use common::{Cluster, Form};
 
+/// The exporter's allocator (it counts the heap), so the figures include its cost.
+#[global_allocator]
+static GLOBAL: slurm_exporter::malloc::Counting = slurm_exporter::malloc::Counting;
+
 /// The parser the exporter runs on `form`, fed as the sources feed it (a
 /// `&mut dyn BufRead`); returns how many records it read.
 fn parse(form: Form, mut input: &[u8]) -> Result<usize, ParseError> {

@@ -7,6 +7,11 @@ use slurm_exporter::cli::{self, Invocation};
 use slurm_exporter::config::{Config, RawConfig};
 use slurm_exporter::reload::Loader;
 
+/// Counts the heap, for the cap on it while Slurm's output is read
+/// (`model::caps::MAX_HEAP_BYTES`).
+#[global_allocator]
+static GLOBAL: slurm_exporter::malloc::Counting = slurm_exporter::malloc::Counting;
+
 fn main() -> ExitCode {
     slurm_exporter::malloc::tune();
     let invocation = match cli::parse(std::env::args_os()) {

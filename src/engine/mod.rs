@@ -373,7 +373,7 @@ pub(crate) fn store(data: &mut SlurmData, fetched: Fetched) {
     match fetched {
         Fetched::Nodes(v) => data.nodes = Some(Arc::new(v)),
         Fetched::Partitions(v) => data.partitions = Some(Arc::new(v)),
-        Fetched::Jobs(v) => data.jobs = Some(Arc::new(v)),
+        Fetched::Jobs(v) => data.jobs = Some(v),
         Fetched::Diag(v) => data.diag = Some(Arc::new(*v)),
         Fetched::Controllers(v) => data.controllers = Some(Arc::new(v)),
         Fetched::Licenses(v) => data.licenses = Some(Arc::new(v)),

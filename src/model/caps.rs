@@ -27,8 +27,21 @@ pub const MAX_JSON_RUN_BYTES: usize = MAX_LINE_BYTES;
 /// is at most ~90 MB of model.
 pub const MAX_RECORDS: usize = 500_000;
 
-/// Most entries kept of a small list inside one record or envelope (state flags,
-/// a node's partitions, Slurm's `errors[]`): 4,096. More is refused, not truncated.
+/// Most nodes in one document: 32,768, twice the largest Slurm system listed by
+/// SchedMD (Tianhe-2, 16,000 compute nodes) and 3.5 times Frontier (9,408).
+/// Unlike jobs, every node becomes a dozen series: 130,000 nodes took the
+/// exporter past 200 MiB after the parse, 65,536 with 250,000 jobs to 190 MiB
+/// (docs/operations.md).
+pub const MAX_NODES: usize = 32_768;
+
+/// Most partitions in one document: 1,024. Sites have a few to a few dozen;
+/// each partition becomes ~110 series, so 1,024 of them are as many series as
+/// ~9,000 nodes.
+pub const MAX_PARTITIONS: usize = 1024;
+
+/// Most entries of a small list inside one record (state flags, a node's
+/// partitions, a TRES list, a node's GRES items), and of the short lists of
+/// records (reservations, licenses): 4,096. More is refused, not truncated.
 pub const MAX_LIST_ITEMS: usize = 4096;
 
 /// Most bytes of one text output: 64 MiB. The largest text the exporter reads is
@@ -57,6 +70,16 @@ pub const MAX_JSON_OUTPUT_BYTES: u64 = 128 << 20;
 /// 80 bytes each. Real values repeat (a few partitions and reasons, one user per
 /// person), so real clusters stay far below it.
 pub const MAX_INTERNED_BYTES: usize = 16 << 20;
+
+/// Most heap the process may hold while it reads Slurm's output: 128 MiB.
+/// Every read of a command's output or a slurmrestd body checks it
+/// ([`CappedRead`]), so whatever the documents hold (the models of the queries
+/// parsed at once, the data of the slower tiers kept between their reads, the
+/// encoded exposition), one more 64 KiB read is the most that is parsed past it.
+/// The largest real point measured (10,000 nodes, 100,000 jobs) holds ~40 MiB
+/// (docs/performance.md); the Deployment's 256 MiB less this leaves room for
+/// what follows a parse (collectors, encoding) and for what the allocator keeps.
+pub const MAX_HEAP_BYTES: usize = 128 << 20;
 
 /// Slurm's output went past one of the caps above.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,11 +111,30 @@ impl TooLarge {
         limit: MAX_RECORDS as u64,
         unit: "per document",
     };
+    /// Too many nodes in one document.
+    pub const NODES: TooLarge = TooLarge {
+        what: "the nodes",
+        limit: MAX_NODES as u64,
+        unit: "per document",
+    };
+    /// Too many partitions in one document.
+    pub const PARTITIONS: TooLarge = TooLarge {
+        what: "the partitions",
+        limit: MAX_PARTITIONS as u64,
+        unit: "per document",
+    };
     /// Too many entries in one list inside a record.
     pub const LIST: TooLarge = TooLarge {
         what: "a list",
         limit: MAX_LIST_ITEMS as u64,
         unit: "entries",
+    };
+
+    /// The process's heap passed [`MAX_HEAP_BYTES`] while reading an output.
+    pub const HEAP: TooLarge = TooLarge {
+        what: "the exporter's heap while reading Slurm's output",
+        limit: MAX_HEAP_BYTES as u64,
+        unit: "bytes",
     };
 
     /// Too much distinct text held by the jobs of one document.
@@ -110,15 +152,23 @@ impl TooLarge {
 
     pub(crate) fn from_message(message: &str) -> Option<TooLarge> {
         let what = message.strip_prefix(MARK)?;
-        [TooLarge::RECORDS, TooLarge::LIST, TooLarge::INTERNED]
-            .into_iter()
-            .find(|t| what.starts_with(t.what))
+        [
+            TooLarge::RECORDS,
+            TooLarge::NODES,
+            TooLarge::PARTITIONS,
+            TooLarge::LIST,
+            TooLarge::INTERNED,
+        ]
+        .into_iter()
+        .find(|t| what.starts_with(t.what))
     }
 }
 
 const MARK: &str = "too large: ";
 
-/// A reader that fails with [`TooLarge`] once more than `limit` bytes went through.
+/// A reader that fails with [`TooLarge`] once more than `limit` bytes went through,
+/// or (before each read) once the process's heap is over [`MAX_HEAP_BYTES`]
+/// ([`TooLarge::HEAP`]).
 pub struct CappedRead<R> {
     inner: R,
     left: u64,
@@ -139,6 +189,9 @@ impl<R: Read> Read for CappedRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if crate::malloc::live_bytes() > MAX_HEAP_BYTES {
+            return Err(TooLarge::HEAP.io());
         }
         // One byte past the limit tells "exactly at the limit" from "over it".
         let want = usize::try_from(self.left.saturating_add(1))

@@ -15,6 +15,8 @@
 //! `AccountingStorageTRES` tracks them). An item that does not parse is left
 //! out, never guessed.
 
+use super::caps::{TooLarge, MAX_LIST_ITEMS};
+
 /// One GRES entry: name (`gpu`, `shard`, `mps`), type or model (`a100`,
 /// `1g.10gb`; `None` when untyped) and count.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,24 +41,43 @@ fn is_unset(value: &str) -> bool {
 }
 
 /// Parses a GRES list; entries with the same name and model are added up
-/// (`gpu:a100:2(S:0),gpu:a100:2(S:1)` → 4).
+/// (`gpu:a100:2(S:0),gpu:a100:2(S:1)` → 4). A list over the caps of
+/// [`capped_gres`] is empty here (a job's request: it only loses its GPU count).
 pub fn parse_gres(list: &str) -> Vec<Gres> {
-    let mut out: Vec<Gres> = Vec::new();
-    if is_unset(list) {
-        return out;
-    }
-    for item in split_outside_parentheses(list) {
-        if let Some(g) = parse_item(item.trim()) {
-            add(&mut out, g);
-        }
-    }
-    out
+    capped_gres(list).unwrap_or_default()
 }
 
-/// The `gres/…` entries of a TRES list (`cpu=4,mem=4000M,gres/gpu=4,gres/gpu:a100=4`).
-pub fn parse_tres_gres(tres: &str) -> Vec<Gres> {
+/// [`parse_gres`] for a node's `Gres=`: more than [`MAX_LIST_ITEMS`] items, or
+/// more than [`MAX_GRES_KINDS`] distinct name/model pairs, is [`TooLarge::LIST`].
+pub fn capped_gres(list: &str) -> Result<Vec<Gres>, TooLarge> {
     let mut out: Vec<Gres> = Vec::new();
-    for item in tres.split(',') {
+    if is_unset(list) {
+        return Ok(out);
+    }
+    for (i, item) in split_outside_parentheses(list).enumerate() {
+        if i == MAX_LIST_ITEMS {
+            return Err(TooLarge::LIST);
+        }
+        if let Some(g) = parse_item(item.trim()) {
+            add(&mut out, g)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The `gres/…` entries of a TRES list (`cpu=4,mem=4000M,gres/gpu=4,gres/gpu:a100=4`);
+/// empty over the caps of [`capped_tres_gres`].
+pub fn parse_tres_gres(tres: &str) -> Vec<Gres> {
+    capped_tres_gres(tres).unwrap_or_default()
+}
+
+/// [`parse_tres_gres`] for a node's `CfgTRES=`/`AllocTRES=`, capped as [`capped_gres`].
+pub fn capped_tres_gres(tres: &str) -> Result<Vec<Gres>, TooLarge> {
+    let mut out: Vec<Gres> = Vec::new();
+    for (i, item) in tres.split(',').enumerate() {
+        if i == MAX_LIST_ITEMS {
+            return Err(TooLarge::LIST);
+        }
         let Some((key, value)) = item.trim().split_once('=') else {
             continue;
         };
@@ -76,38 +97,55 @@ pub fn parse_tres_gres(tres: &str) -> Vec<Gres> {
         add(
             &mut out,
             Gres::new(name, model.filter(|m| !m.is_empty()), count),
-        );
+        )?;
     }
-    out
+    Ok(out)
 }
 
-fn add(out: &mut Vec<Gres>, g: Gres) {
+/// Most distinct GRES (name and model) of one node: 256. A node has a few
+/// (`gpu`, `shard`, `mps`, a model or MIG profiles per GPU kind); this keeps
+/// the linear merge in [`add`] cheap on a hostile list.
+pub const MAX_GRES_KINDS: usize = 256;
+
+fn add(out: &mut Vec<Gres>, g: Gres) -> Result<(), TooLarge> {
+    let full = out.len() == MAX_GRES_KINDS;
     match out
         .iter_mut()
         .find(|o| o.name == g.name && o.model == g.model)
     {
         Some(existing) => existing.count = existing.count.saturating_add(g.count),
+        None if full => return Err(TooLarge::LIST),
         None => out.push(g),
     }
+    Ok(())
 }
 
-fn split_outside_parentheses(list: &str) -> Vec<&str> {
-    let mut items = Vec::new();
+/// The items of `list` split at commas outside parentheses, one at a time (no
+/// list of them is built).
+fn split_outside_parentheses(list: &str) -> impl Iterator<Item = &str> {
     let mut depth = 0usize;
     let mut start = 0;
-    for (i, c) in list.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                items.push(&list[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+    let mut chars = list.char_indices();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
         }
-    }
-    items.push(&list[start..]);
-    items
+        for (i, c) in chars.by_ref() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    let item = &list[start..i];
+                    start = i + 1;
+                    return Some(item);
+                }
+                _ => {}
+            }
+        }
+        done = true;
+        Some(&list[start..])
+    })
 }
 
 fn parse_item(item: &str) -> Option<Gres> {

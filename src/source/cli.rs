@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -107,7 +108,7 @@ impl CliSource {
                 let spec = self.json_spec("squeue", &["--json"], caps::MAX_JOBS_JSON_BYTES);
                 run(&spec, |r| json::parse_jobs(r).map(|r| r.data))
                     .await
-                    .map(Fetched::Jobs)
+                    .map(|jobs| Fetched::Jobs(Arc::new(jobs)))
             }
             DataKind::Nodes => {
                 // -d adds GresUsed= (GPUs in use); without it only AllocTRES could
@@ -130,7 +131,7 @@ impl CliSource {
                 );
                 run(&spec, |r| text::parse_squeue(r))
                     .await
-                    .map(Fetched::Jobs)
+                    .map(|jobs| Fetched::Jobs(Arc::new(jobs)))
             }
             DataKind::Diag => {
                 let spec = self.spec("sdiag", &[]);

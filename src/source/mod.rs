@@ -17,7 +17,8 @@ use crate::model::{
 pub enum Fetched {
     Nodes(Nodes),
     Partitions(Partitions),
-    Jobs(Jobs),
+    /// Shared: slurmrestd's source keeps the list to reuse on `304 Not Modified`.
+    Jobs(std::sync::Arc<Jobs>),
     Diag(Box<Diag>),
     Controllers(ControllerData),
     Licenses(Licenses),

@@ -11,6 +11,7 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -175,7 +176,8 @@ pub fn check_token(token: &str, now: i64) -> Result<(), SourceError> {
 }
 
 struct JobsCache {
-    jobs: Jobs,
+    /// Shared with the collection that read it: one list in memory, not two.
+    jobs: Arc<Jobs>,
     update_time: i64,
     reuses: u32,
 }
@@ -451,7 +453,7 @@ impl RestSource {
         self.cluster.lock().ok().and_then(|c| c.clone())
     }
 
-    async fn jobs(&self, v: &'static str) -> Result<Jobs, SourceError> {
+    async fn jobs(&self, v: &'static str) -> Result<Arc<Jobs>, SourceError> {
         let mut cache = self.jobs_cache.lock().await;
         let request_time = unix_now() - 1;
         let path = match cache.as_ref() {
@@ -471,12 +473,13 @@ impl RestSource {
                 }
                 self.remember_cluster(r.meta.cluster.clone());
                 let update_time = r.last_update.unwrap_or(request_time);
+                let jobs = Arc::new(r.data);
                 *cache = Some(JobsCache {
-                    jobs: r.data.clone(),
+                    jobs: jobs.clone(),
                     update_time,
                     reuses: 0,
                 });
-                Ok(r.data)
+                Ok(jobs)
             }
         }
     }
@@ -609,7 +612,7 @@ fn version_gone(what: &str) -> SourceError {
     ))
 }
 
-fn cached_jobs(cache: &mut Option<JobsCache>) -> Result<Jobs, SourceError> {
+fn cached_jobs(cache: &mut Option<JobsCache>) -> Result<Arc<Jobs>, SourceError> {
     match cache.as_mut() {
         Some(c) => {
             c.reuses += 1;

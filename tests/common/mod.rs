@@ -42,7 +42,9 @@ impl Exporter {
     ) -> Exporter {
         let port = free_port();
         let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let binary = env!("CARGO_BIN_EXE_slurm-exporter");
+        // Another build (e.g. the release binary, to measure it) when set.
+        let binary = std::env::var("SLURM_EXPORTER_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_slurm-exporter").to_string());
         let mut cmd = match user {
             Some(user) => {
                 let mut c = Command::new("setpriv");

@@ -6,7 +6,8 @@
 #   huge-json (squeue --json with the first recorded job repeated $FAKE_SLURM_HUGE_JOBS
 #   times, default 60000: ~200 MB, streamed, never written to disk) |
 #   endless-line (one line without a newline, never ending) | huge-string-json
-#   (squeue --json whose one job partition is $FAKE_SLURM_STRING_BYTES long, default 200 MB).
+#   (squeue --json whose one job partition is $FAKE_SLURM_STRING_BYTES long, default 200 MB) |
+#   gen (runs the shell script $FAKE_SLURM_STATE/gen-<command>, which prints a generated output).
 # The misbehaving modes write their PID (the process group's leader) to $FAKE_SLURM_STATE/pid-<command>.
 # Every call is appended to $FAKE_SLURM_STATE/calls.
 name=$(basename "$0")
@@ -32,6 +33,9 @@ case $mode in
     printf '{"jobs": [{"job_id": 1, "job_state": "RUNNING", "partition": "'
     head -c "${FAKE_SLURM_STRING_BYTES:-200000000}" /dev/zero | tr '\0' n
     printf '"}]}\n'; exit 0 ;;
+  gen)
+    echo $$ > "$state/pid-$name"
+    exec sh "$state/gen-$name" "$@" ;;
   truncated-json)
     size=$(wc -c <"$fixtures/squeue.json")
     head -c $((size / 2)) "$fixtures/squeue.json"; exit 0 ;;

@@ -7,7 +7,7 @@ use serde::de::MapAccess;
 use serde::Deserialize;
 
 use super::document::Body;
-use super::value::{FlexBool, Num};
+use super::value::{record_list, FlexBool, Num};
 use crate::model::{Diag, RpcStat};
 
 #[derive(Deserialize, Default)]
@@ -55,7 +55,9 @@ struct RawDiag {
     bf_table_size_mean: Num,
     bf_when_last_cycle: Num,
     bf_active: FlexBool,
+    #[serde(deserialize_with = "record_list")]
     rpcs_by_message_type: Option<Vec<RawRpc>>,
+    #[serde(deserialize_with = "record_list")]
     rpcs_by_user: Option<Vec<RawRpc>>,
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::document::Body;
 use super::value::{EachElement, FlexBool, Num};
+use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
 use crate::model::License;
 
 #[derive(Deserialize)]
@@ -65,7 +66,11 @@ impl Body for LicensesBody {
         }
         let mut licenses = Vec::new();
         let mut push = |raw: RawLicense| licenses.push(License::from(raw));
-        if map.next_value_seed(EachElement::new(&mut push))? {
+        if map.next_value_seed(EachElement::with_limit(
+            &mut push,
+            MAX_LIST_ITEMS,
+            TooLarge::LIST,
+        ))? {
             self.licenses = Some(licenses);
         }
         Ok(true)

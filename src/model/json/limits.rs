@@ -17,7 +17,7 @@ use serde::de::MapAccess;
 use serde::{Deserialize, Deserializer};
 
 use super::document::Body;
-use super::value::{EachElement, Names, Num};
+use super::value::{capped_list, record_list, EachElement, Names, Num};
 use crate::model::{Association, Qos, ShareRow, Tres};
 
 /// `null` or absent → the type's default.
@@ -115,6 +115,7 @@ impl From<RawShare> for ShareRow {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawSharesWrap {
+    #[serde(deserialize_with = "record_list")]
     shares: Option<Vec<RawShare>>,
 }
 
@@ -176,18 +177,18 @@ struct QosJobs {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct QosTresPer {
-    #[serde(deserialize_with = "nd")]
+    #[serde(deserialize_with = "capped_list")]
     account: Vec<RawTres>,
-    #[serde(deserialize_with = "nd")]
+    #[serde(deserialize_with = "capped_list")]
     job: Vec<RawTres>,
-    #[serde(deserialize_with = "nd")]
+    #[serde(deserialize_with = "capped_list")]
     user: Vec<RawTres>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct QosTres {
-    #[serde(deserialize_with = "nd")]
+    #[serde(deserialize_with = "capped_list")]
     total: Vec<RawTres>,
     #[serde(deserialize_with = "nd")]
     per: QosTresPer,
@@ -309,7 +310,7 @@ struct AssocJobs {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct AssocTres {
-    #[serde(deserialize_with = "nd")]
+    #[serde(deserialize_with = "capped_list")]
     total: Vec<RawTres>,
 }
 

@@ -12,18 +12,19 @@ use serde::de::MapAccess;
 use serde::Deserialize;
 
 use super::document::Body;
-use super::value::{EachElement, Names, Num};
+use super::value::{capped_opt_list, EachElement, Names, Num};
+use crate::model::caps::{TooLarge, MAX_NODES};
 use crate::model::{gres, mib_to_bytes, Node, NodeState, ParseError};
 
 /// One element of `nodes[]`; every other field is skipped.
 #[derive(Deserialize)]
 struct RawNode {
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt_list")]
     partitions: Option<Vec<String>>,
     #[serde(default)]
     state: Names,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt_list")]
     state_flags: Option<Vec<String>>,
     #[serde(default)]
     cpus: Num,
@@ -65,13 +66,15 @@ const BASE_STATES: [&str; 8] = [
     "END",
 ];
 
-impl From<RawNode> for Node {
-    fn from(raw: RawNode) -> Node {
+impl RawNode {
+    /// The node; a GRES or TRES list over its caps is [`TooLarge::LIST`].
+    fn into_node(self) -> Result<Node, TooLarge> {
+        let raw = self;
         let free = match raw.free_mem {
             Num::Unset => raw.free_memory,
             free_mem => free_mem,
         };
-        Node {
+        Ok(Node {
             name: raw.name,
             partitions: raw
                 .partitions
@@ -94,16 +97,26 @@ impl From<RawNode> for Node {
             gres: raw
                 .gres
                 .as_deref()
-                .map(gres::parse_gres)
+                .map(gres::capped_gres)
+                .transpose()?
                 .unwrap_or_default(),
-            gres_used: raw.gres_used.as_deref().map(gres::parse_gres),
+            gres_used: raw
+                .gres_used
+                .as_deref()
+                .map(gres::capped_gres)
+                .transpose()?,
             tres_gres: raw
                 .tres
                 .as_deref()
-                .map(gres::parse_tres_gres)
+                .map(gres::capped_tres_gres)
+                .transpose()?
                 .unwrap_or_default(),
-            tres_gres_allocated: raw.tres_used.as_deref().map(gres::parse_tres_gres),
-        }
+            tres_gres_allocated: raw
+                .tres_used
+                .as_deref()
+                .map(gres::capped_tres_gres)
+                .transpose()?,
+        })
     }
 }
 
@@ -148,8 +161,22 @@ impl Body for NodesBody {
         match key {
             "nodes" => {
                 let mut nodes = Vec::new();
-                let mut push = |raw: RawNode| nodes.push(Node::from(raw));
-                if map.next_value_seed(EachElement::new(&mut push))? {
+                let mut too_large = None;
+                let mut push = |raw: RawNode| match raw.into_node() {
+                    Ok(node) => nodes.push(node),
+                    Err(t) => {
+                        too_large.get_or_insert(t);
+                    }
+                };
+                let complete = map.next_value_seed(EachElement::with_limit(
+                    &mut push,
+                    MAX_NODES,
+                    TooLarge::NODES,
+                ))?;
+                if let Some(t) = too_large {
+                    return Err(t.de_error());
+                }
+                if complete {
                     self.nodes = Some(nodes);
                 }
                 Ok(true)
@@ -505,6 +532,61 @@ mod tests {
         assert_eq!(nodes[0].memory_free_bytes, None);
         assert_eq!(nodes[0].cpu_load, None);
         assert!(nodes[0].partitions.is_empty());
+    }
+
+    #[test]
+    fn lists_inside_nodes_are_capped() {
+        use crate::model::caps::{TooLarge, MAX_LIST_ITEMS, MAX_NODES};
+        let too_large = |doc: String| match parse_nodes(doc.as_bytes()) {
+            Err(ParseError::TooLarge(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        let list = |n: usize| vec!["\"p\""; n].join(",");
+        let node = |field: &str, value: String| {
+            format!(r#"{{"nodes": [{{"name": "n1", "{field}": {value}}}]}}"#)
+        };
+        assert!(
+            parse_nodes(node("partitions", format!("[{}]", list(MAX_LIST_ITEMS))).as_bytes())
+                .is_ok()
+        );
+        for field in ["partitions", "state_flags"] {
+            let doc = node(field, format!("[{}]", list(MAX_LIST_ITEMS + 1)));
+            assert_eq!(too_large(doc), TooLarge::LIST, "{field}");
+        }
+        // GRES and TRES strings: items and distinct kinds.
+        let gres = (0..=gres::MAX_GRES_KINDS)
+            .map(|i| format!("g{i}:1"))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            too_large(node("gres", format!("\"{}\"", gres.join(",")))),
+            TooLarge::LIST
+        );
+        let same = vec!["gpu:1"; MAX_LIST_ITEMS + 1].join(",");
+        assert_eq!(
+            too_large(node("gres_used", format!("\"{same}\""))),
+            TooLarge::LIST
+        );
+        let tres = vec!["gres/gpu=1"; MAX_LIST_ITEMS + 1].join(",");
+        assert_eq!(
+            too_large(node("tres", format!("\"{tres}\""))),
+            TooLarge::LIST
+        );
+        // The nodes of one document.
+        let many = |n: usize| {
+            format!(
+                r#"{{"nodes": [{}]}}"#,
+                vec![r#"{"name": "n"}"#; n].join(",")
+            )
+        };
+        assert_eq!(
+            parse_nodes(many(MAX_NODES).as_bytes())
+                .unwrap()
+                .data
+                .nodes
+                .len(),
+            MAX_NODES
+        );
+        assert_eq!(too_large(many(MAX_NODES + 1)), TooLarge::NODES);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::document::Body;
 use super::value::{EachElement, Names, Num, Total};
+use crate::model::caps::{TooLarge, MAX_PARTITIONS};
 use crate::model::Partition;
 
 #[derive(Deserialize)]
@@ -99,7 +100,11 @@ impl Body for PartitionsBody {
         }
         let mut partitions = Vec::new();
         let mut push = |raw: RawPartition| partitions.push(Partition::from(raw));
-        if map.next_value_seed(EachElement::new(&mut push))? {
+        if map.next_value_seed(EachElement::with_limit(
+            &mut push,
+            MAX_PARTITIONS,
+            TooLarge::PARTITIONS,
+        ))? {
             self.partitions = Some(partitions);
         }
         Ok(true)

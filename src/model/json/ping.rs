@@ -10,7 +10,7 @@ use serde::de::MapAccess;
 use serde::Deserialize;
 
 use super::document::Body;
-use super::value::{FlexBool, Num};
+use super::value::{CappedList, FlexBool, Num};
 use crate::model::{Controller, ControllerMode};
 
 #[derive(Deserialize, Default)]
@@ -70,7 +70,7 @@ impl Body for PingBody {
         if key != "pings" {
             return Ok(false);
         }
-        self.controllers = map.next_value::<Option<Vec<RawPing>>>()?.map(|pings| {
+        self.controllers = map.next_value::<CappedList<RawPing>>()?.0.map(|pings| {
             pings
                 .into_iter()
                 .enumerate()

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::document::Body;
 use super::value::{EachElement, Names, Num};
+use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
 use crate::model::Reservation;
 
 #[derive(Deserialize)]
@@ -71,7 +72,11 @@ impl Body for ReservationsBody {
         }
         let mut reservations = Vec::new();
         let mut push = |raw: RawReservation| reservations.push(Reservation::from(raw));
-        if map.next_value_seed(EachElement::new(&mut push))? {
+        if map.next_value_seed(EachElement::with_limit(
+            &mut push,
+            MAX_LIST_ITEMS,
+            TooLarge::LIST,
+        ))? {
             self.reservations = Some(reservations);
         }
         Ok(true)

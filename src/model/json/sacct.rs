@@ -22,7 +22,7 @@ use serde::de::MapAccess;
 use serde::Deserialize;
 
 use super::document::Body;
-use super::value::{EachElement, Names, Num};
+use super::value::{capped_list, capped_opt_list, step_list, EachElement, Names, Num};
 use crate::model::accounting::normalize_state;
 use crate::model::{AcctJob, JobMemory};
 
@@ -46,7 +46,7 @@ struct RawAcctJob {
     exit_code: Option<RawExit>,
     #[serde(default)]
     tres: RawTres,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "step_list")]
     steps: Option<Vec<RawStep>>,
 }
 
@@ -64,7 +64,7 @@ struct RawStepTres {
 
 #[derive(Deserialize, Default)]
 struct RawTresUsage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt_list")]
     max: Option<Vec<RawTresItem>>,
 }
 
@@ -118,7 +118,7 @@ struct RawSignal {
 
 #[derive(Deserialize, Default)]
 struct RawTres {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_list")]
     allocated: Vec<RawTresItem>,
 }
 

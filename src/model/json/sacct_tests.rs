@@ -223,3 +223,24 @@ fn v0_0_44_memory_by_field_presence() {
     assert_eq!(three.memory.max_rss_bytes, Some(1 << 20));
     assert_eq!(three.memory_efficiency(), None, "no memory allocation");
 }
+
+#[test]
+fn steps_and_tres_lists_are_capped() {
+    use super::super::value::MAX_STEPS;
+    use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
+    use crate::model::ParseError;
+    let doc = |steps: usize, tres: usize| {
+        format!(
+            r#"{{"jobs": [{{"job_id": 1, "tres": {{"allocated": [{}]}}, "steps": [{}]}}]}}"#,
+            vec![r#"{"type": "cpu", "count": 1}"#; tres].join(","),
+            vec!["{}"; steps].join(",")
+        )
+    };
+    assert!(parse_acct_jobs(doc(MAX_STEPS, MAX_LIST_ITEMS).as_bytes()).is_ok());
+    for (steps, tres) in [(MAX_STEPS + 1, 1), (1, MAX_LIST_ITEMS + 1)] {
+        match parse_acct_jobs(doc(steps, tres).as_bytes()) {
+            Err(ParseError::TooLarge(t)) => assert_eq!(t, TooLarge::LIST),
+            other => panic!("{steps} {tres}: {other:?}"),
+        }
+    }
+}

@@ -313,6 +313,95 @@ impl<'de> Deserialize<'de> for Names {
     }
 }
 
+/// A list inside a record (`partitions` of a node, a TRES list, ...): at most
+/// [`MAX_LIST_ITEMS`] entries, more is [`TooLarge::LIST`]; `null` is empty. For
+/// `#[serde(deserialize_with = "capped_list")]`.
+pub(super) fn capped_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(capped_opt_list(d)?.unwrap_or_default())
+}
+
+/// [`capped_list`] keeping `null` apart from `[]` (`None`).
+pub(super) fn capped_opt_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    d.deserialize_any(ListVisitor::<T>(
+        MAX_LIST_ITEMS,
+        TooLarge::LIST,
+        PhantomData,
+    ))
+}
+
+/// A list of records nested in the data (the rows of `shares`, RPC statistics per
+/// user): at most [`MAX_RECORDS`], more is [`TooLarge::RECORDS`]; `null` is `None`.
+pub(super) fn record_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    d.deserialize_any(ListVisitor::<T>(
+        MAX_RECORDS,
+        TooLarge::RECORDS,
+        PhantomData,
+    ))
+}
+
+/// Most steps of one accounting job read: 100,000, 2.5 times Slurm's default
+/// `MaxStepCount` (40,000), the most steps slurmctld lets one job start.
+pub(super) const MAX_STEPS: usize = 100_000;
+
+/// A job's `steps[]` (sacct): at most [`MAX_STEPS`], more is [`TooLarge::LIST`].
+pub(super) fn step_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    d.deserialize_any(ListVisitor::<T>(MAX_STEPS, TooLarge::LIST, PhantomData))
+}
+
+/// A list of at most `.0` entries; past it, the error `.1`.
+struct ListVisitor<T>(usize, TooLarge, PhantomData<fn() -> T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+    type Value = Option<Vec<T>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<T>()? {
+            if items.len() == self.0 {
+                return Err(self.1.de_error());
+            }
+            items.push(item);
+        }
+        Ok(Some(items))
+    }
+}
+
+/// `Option<Vec<T>>` read with [`capped_opt_list`], for `next_value`.
+pub(super) struct CappedList<T>(pub(super) Option<Vec<T>>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for CappedList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        capped_opt_list(d).map(CappedList)
+    }
+}
+
 /// `nodes` / `cpus` of a partition: a host list string in v0.0.38 (ignored), an
 /// object with `total` in v0.0.39+.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -385,13 +474,26 @@ impl<'de> Deserialize<'de> for TotalKey {
 /// (`Ok(false)`).
 pub(super) struct EachElement<'f, R, F> {
     each: &'f mut F,
+    /// Most elements accepted, and the error past them.
+    limit: (usize, TooLarge),
     _raw: PhantomData<fn() -> R>,
 }
 
 impl<'f, R, F> EachElement<'f, R, F> {
+    /// At most [`MAX_RECORDS`] elements.
     pub(super) fn new(each: &'f mut F) -> Self {
         EachElement {
             each,
+            limit: (MAX_RECORDS, TooLarge::RECORDS),
+            _raw: PhantomData,
+        }
+    }
+
+    /// At most `limit` elements, more is `error`.
+    pub(super) fn with_limit(each: &'f mut F, limit: usize, error: TooLarge) -> Self {
+        EachElement {
+            each,
+            limit: (limit, error),
             _raw: PhantomData,
         }
     }
@@ -416,8 +518,8 @@ impl<'de, R: Deserialize<'de>, F: FnMut(R)> Visitor<'de> for EachElement<'_, R, 
         let mut count = 0usize;
         while let Some(element) = seq.next_element::<R>()? {
             count += 1;
-            if count > MAX_RECORDS {
-                return Err(TooLarge::RECORDS.de_error());
+            if count > self.limit.0 {
+                return Err(self.limit.1.de_error());
             }
             (self.each)(element);
         }

@@ -15,8 +15,14 @@ pub fn parse_scontrol_licenses(reader: impl BufRead) -> Result<Licenses, ParseEr
         reader,
         "LicenseName",
         "No licenses configured in Slurm.",
-        apply,
+        |l: &mut License, k, v| {
+            apply(l, k, v);
+            Ok(())
+        },
     )?;
+    if licenses.len() > crate::model::caps::MAX_LIST_ITEMS {
+        return Err(ParseError::TooLarge(crate::model::caps::TooLarge::LIST));
+    }
     Ok(Licenses { licenses })
 }
 

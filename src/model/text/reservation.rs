@@ -6,8 +6,9 @@
 
 use std::io::BufRead;
 
-use super::scontrol::{parse_records, Record};
+use super::scontrol::{capped_list, parse_records, Record};
 use super::{is_unset, parse_epoch, parse_u64};
+use crate::model::caps::TooLarge;
 use crate::model::{ParseError, Reservation, Reservations};
 
 /// Parses `scontrol -o show reservation`. `No reservations in the system` gives an
@@ -19,6 +20,9 @@ pub fn parse_scontrol_reservations(reader: impl BufRead) -> Result<Reservations,
         "No reservations in the system",
         apply,
     )?;
+    if reservations.len() > crate::model::caps::MAX_LIST_ITEMS {
+        return Err(ParseError::TooLarge(crate::model::caps::TooLarge::LIST));
+    }
     Ok(Reservations { reservations })
 }
 
@@ -33,7 +37,7 @@ fn text(value: &str) -> Option<String> {
     (!is_unset(value)).then(|| value.to_string())
 }
 
-fn apply(r: &mut Reservation, key: &str, value: &str) {
+fn apply(r: &mut Reservation, key: &str, value: &str) -> Result<(), TooLarge> {
     match key {
         "StartTime" => r.start_time = parse_epoch(value),
         "EndTime" => r.end_time = parse_epoch(value),
@@ -42,18 +46,15 @@ fn apply(r: &mut Reservation, key: &str, value: &str) {
         "CoreCnt" => r.core_count = parse_u64(value),
         "PartitionName" => r.partition = text(value),
         "Flags" => {
-            r.flags = text(value)
-                .map(|f| {
-                    f.split(',')
-                        .map(|f| f.trim().to_ascii_uppercase())
-                        .filter(|f| !f.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
+            r.flags = match text(value) {
+                Some(f) => capped_list(&f.to_ascii_uppercase())?,
+                None => Vec::new(),
+            }
         }
         "State" => r.state = text(value).map(|s| s.to_ascii_uppercase()),
         _ => {}
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 use std::io::BufRead;
 
 use super::{is_unset, parse_epoch, parse_u64, Lines};
+use crate::model::caps::{TooLarge, MAX_LINE_BYTES, MAX_LIST_ITEMS, MAX_NODES, MAX_PARTITIONS};
 use crate::model::{gres, mib_to_bytes, Node, NodeState, Nodes, ParseError, Partition, Partitions};
 
 /// Parses `scontrol -o show node`. `No nodes in the system` gives an empty list.
@@ -30,12 +31,10 @@ use crate::model::{gres, mib_to_bytes, Node, NodeState, Nodes, ParseError, Parti
 /// an ISO time (local time zone, not stated) gives `None`. A reason set in
 /// slurm.conf has no stamp at all.
 pub fn parse_scontrol_nodes(reader: impl BufRead) -> Result<Nodes, ParseError> {
-    let records = parse_records(
-        reader,
-        "NodeName",
-        "No nodes in the system",
-        |node: &mut Node, key, value| apply_node(node, key, value),
-    )?;
+    let records = parse_records(reader, "NodeName", "No nodes in the system", apply_node)?;
+    if records.len() > MAX_NODES {
+        return Err(ParseError::TooLarge(TooLarge::NODES));
+    }
     Ok(Nodes { nodes: records })
 }
 
@@ -45,8 +44,14 @@ pub fn parse_scontrol_partitions(reader: impl BufRead) -> Result<Partitions, Par
         reader,
         "PartitionName",
         "No partitions in the system",
-        |partition: &mut Partition, key, value| apply_partition(partition, key, value),
+        |partition: &mut Partition, key, value| {
+            apply_partition(partition, key, value);
+            Ok(())
+        },
     )?;
+    if records.len() > MAX_PARTITIONS {
+        return Err(ParseError::TooLarge(TooLarge::PARTITIONS));
+    }
     Ok(Partitions {
         partitions: records,
     })
@@ -83,7 +88,7 @@ pub(super) fn parse_records<T: Record>(
     reader: impl BufRead,
     name_key: &str,
     empty_message: &str,
-    mut apply: impl FnMut(&mut T, &str, &str),
+    mut apply: impl FnMut(&mut T, &str, &str) -> Result<(), TooLarge>,
 ) -> Result<Vec<T>, ParseError> {
     let mut lines = Lines::new(reader);
     let mut records: Vec<T> = Vec::new();
@@ -121,21 +126,21 @@ pub(super) fn parse_records<T: Record>(
                 }
                 Pair::Value(key, value) => {
                     if let Some(record) = current.as_mut() {
-                        apply(record, key, value);
+                        apply(record, key, value)?;
                     }
                     in_reason = key == "Reason" || key == "Reason+";
                 }
                 Pair::Stamp(time) => {
                     if let Some(record) = current.as_mut() {
-                        apply(record, "Reason@", time);
+                        apply(record, "Reason@", time)?;
                     }
                 }
                 Pair::FreeText(text) if in_reason => {
                     if let Some(record) = current.as_mut() {
                         let (text, stamp, _) = split_reason(text);
-                        apply(record, "Reason+", text);
+                        apply(record, "Reason+", text)?;
                         if let Some(time) = stamp {
-                            apply(record, "Reason@", time);
+                            apply(record, "Reason@", time)?;
                         }
                     }
                 }
@@ -147,18 +152,13 @@ pub(super) fn parse_records<T: Record>(
     Ok(records)
 }
 
-fn apply_node(node: &mut Node, key: &str, value: &str) {
+fn apply_node(node: &mut Node, key: &str, value: &str) -> Result<(), TooLarge> {
     match key {
         "Partitions" => {
             node.partitions = if is_unset(value) {
                 Vec::new()
             } else {
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string)
-                    .collect()
+                capped_list(value)?
             }
         }
         "State" => node.state = NodeState::from_compound(value.trim()),
@@ -179,21 +179,45 @@ fn apply_node(node: &mut Node, key: &str, value: &str) {
             node.reason = (!reason.is_empty()).then(|| reason.to_string());
         }
         "Reason+" => {
+            // Appended in place: a reason continued by many tokens or lines must
+            // not be copied once per token.
             let more = value.trim();
             if !more.is_empty() {
-                node.reason = Some(match node.reason.take() {
-                    Some(reason) => format!("{reason} {more}"),
-                    None => more.to_string(),
-                });
+                let reason = node.reason.get_or_insert_with(String::new);
+                if reason.len() + more.len() >= MAX_LINE_BYTES {
+                    return Err(TooLarge {
+                        what: "a node reason",
+                        limit: MAX_LINE_BYTES as u64,
+                        unit: "bytes",
+                    });
+                }
+                if !reason.is_empty() {
+                    reason.push(' ');
+                }
+                reason.push_str(more);
             }
         }
         "Reason@" => node.reason_changed_at = parse_epoch(value),
-        "Gres" => node.gres = gres::parse_gres(value),
-        "GresUsed" => node.gres_used = Some(gres::parse_gres(value)),
-        "CfgTRES" => node.tres_gres = gres::parse_tres_gres(value),
-        "AllocTRES" => node.tres_gres_allocated = Some(gres::parse_tres_gres(value)),
+        "Gres" => node.gres = gres::capped_gres(value)?,
+        "GresUsed" => node.gres_used = Some(gres::capped_gres(value)?),
+        "CfgTRES" => node.tres_gres = gres::capped_tres_gres(value)?,
+        "AllocTRES" => node.tres_gres_allocated = Some(gres::capped_tres_gres(value)?),
         _ => {}
     }
+    Ok(())
+}
+
+/// The non-empty items of a comma list (`Partitions=a,b`), at most
+/// [`MAX_LIST_ITEMS`]; more is [`TooLarge::LIST`].
+pub(super) fn capped_list(value: &str) -> Result<Vec<String>, TooLarge> {
+    let mut items = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if items.len() == MAX_LIST_ITEMS {
+            return Err(TooLarge::LIST);
+        }
+        items.push(item.to_string());
+    }
+    Ok(items)
 }
 
 fn apply_partition(partition: &mut Partition, key: &str, value: &str) {
@@ -394,6 +418,51 @@ mod tests {
     use super::*;
     use crate::model::text::testdata;
     use crate::model::NodeStatus;
+
+    #[test]
+    fn lists_and_reasons_are_capped() {
+        use crate::model::caps::{TooLarge, MAX_LIST_ITEMS, MAX_PARTITIONS};
+        let parse = |text: String| parse_scontrol_nodes(text.as_bytes());
+        let partitions = |n: usize| vec!["p"; n].join(",");
+        let ok = parse(format!(
+            "NodeName=n1 Partitions={}\n",
+            partitions(MAX_LIST_ITEMS)
+        ));
+        assert_eq!(ok.unwrap().nodes[0].partitions.len(), MAX_LIST_ITEMS);
+        let over = parse(format!(
+            "NodeName=n1 Partitions={}\n",
+            partitions(MAX_LIST_ITEMS + 1)
+        ));
+        assert!(
+            matches!(over, Err(ParseError::TooLarge(TooLarge::LIST))),
+            "{over:?}"
+        );
+        let gres = parse(format!(
+            "NodeName=n1 Gres={}\n",
+            vec!["gpu:1"; MAX_LIST_ITEMS + 1].join(",")
+        ));
+        assert!(
+            matches!(gres, Err(ParseError::TooLarge(TooLarge::LIST))),
+            "{gres:?}"
+        );
+        // A reason continued by many tokens is appended in place (it was copied once
+        // per token: quadratic), and the same.
+        let words = vec!["w"; 200_000].join(" ");
+        let node = parse(format!("NodeName=n1 Reason=start {words}\n")).unwrap();
+        assert_eq!(
+            node.nodes[0].reason.as_ref().map(String::len),
+            Some(5 + 1 + words.len())
+        );
+        // Partitions of one output.
+        let many = (0..=MAX_PARTITIONS)
+            .map(|i| format!("PartitionName=p{i} State=UP\n"))
+            .collect::<String>();
+        let over = parse_scontrol_partitions(many.as_bytes());
+        assert!(
+            matches!(over, Err(ParseError::TooLarge(TooLarge::PARTITIONS))),
+            "{over:?}"
+        );
+    }
 
     fn nodes(text: &str) -> Vec<Node> {
         parse_scontrol_nodes(text.as_bytes()).unwrap().nodes
