@@ -16,6 +16,7 @@
 use std::io::BufRead;
 
 use super::{parse_u64, Lines};
+use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
 use crate::model::limits::parse_tres_amount;
 use crate::model::{Association, Associations, ParseError, QosUsage, QosUsages, Tres, Usage};
 
@@ -26,7 +27,7 @@ pub fn parse_assoc_mgr_qos(reader: impl BufRead) -> Result<QosUsages, ParseError
     let mut qos = Vec::new();
     read(reader, |line| {
         if !line.starts_with("QOS=") {
-            return;
+            return Ok(());
         }
         // The Account/User Limits sections have keys with spaces: cut them off.
         let line = line.split(" Account Limits=").next().unwrap_or(line);
@@ -35,12 +36,13 @@ pub fn parse_assoc_mgr_qos(reader: impl BufRead) -> Result<QosUsages, ParseError
             match key {
                 "QOS" => q.name = strip_id(value).to_string(),
                 "UsageRaw" => q.usage_raw = value.parse().ok().filter(|v: &f64| v.is_finite()),
-                _ => read_usage(&mut q.usage, key, value),
+                _ => read_usage(&mut q.usage, key, value)?,
             }
         }
         if !q.name.is_empty() {
             qos.push(q);
         }
+        Ok(())
     })?;
     Ok(QosUsages {
         reported: true,
@@ -53,7 +55,7 @@ pub fn parse_assoc_mgr_assocs(reader: impl BufRead) -> Result<Associations, Pars
     let mut associations = Vec::new();
     read(reader, |line| {
         if !line.starts_with("ClusterName=") {
-            return;
+            return Ok(());
         }
         let mut a = Association {
             usage: Some(Usage::default()),
@@ -70,24 +72,28 @@ pub fn parse_assoc_mgr_assocs(reader: impl BufRead) -> Result<Associations, Pars
                 "GrpJobs" => a.grp_jobs = limit_u64(value),
                 "GrpSubmitJobs" => a.grp_submit_jobs = limit_u64(value),
                 "GrpWall" => a.grp_wall_seconds = limit_minutes(value),
-                "GrpTRES" => a.grp_tres = tres_pairs(value).0,
+                "GrpTRES" => a.grp_tres = tres_pairs(value)?.0,
                 "MaxJobs" => a.max_jobs = limit_u64(value),
                 "MaxSubmitJobs" => a.max_submit_jobs = limit_u64(value),
                 _ => {}
             }
             if let Some(usage) = a.usage.as_mut() {
-                read_usage(usage, key, value);
+                read_usage(usage, key, value)?;
             }
         }
         if !a.account.is_empty() {
             associations.push(a);
         }
+        Ok(())
     })?;
     Ok(Associations { associations })
 }
 
 /// Calls `each` for every line; fails when the header never came (not assoc_mgr output).
-fn read(reader: impl BufRead, mut each: impl FnMut(&str)) -> Result<(), ParseError> {
+fn read(
+    reader: impl BufRead,
+    mut each: impl FnMut(&str) -> Result<(), TooLarge>,
+) -> Result<(), ParseError> {
     let mut lines = Lines::new(reader);
     let mut header = false;
     let mut last = 0;
@@ -97,7 +103,7 @@ fn read(reader: impl BufRead, mut each: impl FnMut(&str)) -> Result<(), ParseErr
         if line == HEADER {
             header = true;
         } else if header {
-            each(line);
+            each(line)?;
         }
     }
     if header {
@@ -110,13 +116,14 @@ fn read(reader: impl BufRead, mut each: impl FnMut(&str)) -> Result<(), ParseErr
     }
 }
 
-fn read_usage(usage: &mut Usage, key: &str, value: &str) {
+fn read_usage(usage: &mut Usage, key: &str, value: &str) -> Result<(), TooLarge> {
     match key {
         "GrpJobs" => usage.jobs = used_u64(value),
         "GrpSubmitJobs" => usage.submitted_jobs = used_u64(value),
-        "GrpTRES" => usage.tres = tres_pairs(value).1,
+        "GrpTRES" => usage.tres = tres_pairs(value)?.1,
         _ => {}
     }
+    Ok(())
 }
 
 /// `Key=value` pairs of one line (values have no spaces in the keys read here).
@@ -154,11 +161,15 @@ fn limit_minutes(value: &str) -> Option<u64> {
     limit_u64(value).and_then(|m| m.checked_mul(60))
 }
 
-/// `cpu=4(1),mem=N(500)` → (limits, usage).
-fn tres_pairs(value: &str) -> (Vec<Tres>, Vec<Tres>) {
+/// `cpu=4(1),mem=N(500)` → (limits, usage); more than [`MAX_LIST_ITEMS`] items
+/// is [`TooLarge::LIST`].
+fn tres_pairs(value: &str) -> Result<(Vec<Tres>, Vec<Tres>), TooLarge> {
     let mut limits = Vec::new();
     let mut used = Vec::new();
-    for item in value.split(',') {
+    for (i, item) in value.split(',').enumerate() {
+        if i == MAX_LIST_ITEMS {
+            return Err(TooLarge::LIST);
+        }
         let Some((name, v)) = item.split_once('=') else {
             continue;
         };
@@ -172,7 +183,7 @@ fn tres_pairs(value: &str) -> (Vec<Tres>, Vec<Tres>) {
             used.push(Tres::new(name, n));
         }
     }
-    (limits, used)
+    Ok((limits, used))
 }
 
 #[cfg(test)]

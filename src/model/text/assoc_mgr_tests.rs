@@ -95,3 +95,19 @@ fn limits_in_every_form() {
     let empty = parse_assoc_mgr_assocs(&b"Current Association Manager state\n"[..]).unwrap();
     assert!(empty.associations.is_empty());
 }
+
+#[test]
+fn a_long_tres_list_is_too_large() {
+    use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
+    let line = |n: usize| {
+        format!(
+            "Current Association Manager state\nClusterName=c Account=a UserName= GrpTRES={}\n",
+            vec!["cpu=N(1)"; n].join(",")
+        )
+    };
+    assert!(parse_assoc_mgr_assocs(line(MAX_LIST_ITEMS).as_bytes()).is_ok());
+    match parse_assoc_mgr_assocs(line(MAX_LIST_ITEMS + 1).as_bytes()) {
+        Err(ParseError::TooLarge(t)) => assert_eq!(t, TooLarge::LIST),
+        other => panic!("{other:?}"),
+    }
+}

@@ -4,6 +4,7 @@
 use std::io::BufRead;
 
 use super::{is_unset, Lines};
+use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
 use crate::model::{ClusterInfo, Controller, ControllerMode, ParseError};
 
 /// Parses `scontrol ping`: one `Slurmctld(MODE) at HOST is UP|DOWN` line per
@@ -30,9 +31,11 @@ pub fn parse_scontrol_ping(reader: impl BufRead) -> Result<Vec<Controller>, Pars
                 message: format!("unexpected ping line {text:?}"),
             });
         };
-        let modes: Vec<&str> = modes.split('/').collect();
-        let hosts: Vec<&str> = hosts.split('/').collect();
-        let states: Vec<&str> = states.split('/').collect();
+        // A few controllers; one past the cap is enough to refuse the line.
+        let (modes, hosts, states) = (slashed(modes), slashed(hosts), slashed(states));
+        if modes.len() > MAX_LIST_ITEMS {
+            return Err(TooLarge::LIST.into());
+        }
         if modes.len() != hosts.len() || hosts.len() != states.len() {
             return Err(ParseError::Text {
                 line: number,
@@ -59,6 +62,11 @@ pub fn parse_scontrol_ping(reader: impl BufRead) -> Result<Vec<Controller>, Pars
         });
     }
     Ok(controllers)
+}
+
+/// `a/b/c` → its items, at most one past [`MAX_LIST_ITEMS`].
+fn slashed(list: &str) -> Vec<&str> {
+    list.split('/').take(MAX_LIST_ITEMS + 1).collect()
 }
 
 /// Parses `scontrol show config` (`Key = Value` lines) for `ClusterName` and

@@ -24,7 +24,8 @@ pub fn parse_sacctmgr_qos(reader: impl BufRead) -> Result<QosList, ParseError> {
         if line.trim().is_empty() {
             continue;
         }
-        let f: Vec<&str> = line.split('|').collect();
+        // One field past the expected ones is enough to refuse the line.
+        let f: Vec<&str> = line.splitn(FIELDS + 1, '|').collect();
         if f.len() != FIELDS || f[0].trim().is_empty() {
             return Err(ParseError::Text {
                 line: number,

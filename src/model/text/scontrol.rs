@@ -103,6 +103,11 @@ pub(super) fn parse_records<T: Record>(
             continue;
         }
         let pairs = split_pairs(&line);
+        // A record has ~60 keys; a line of thousands is not one (and its pairs,
+        // 40 bytes each, would cost ten times the line).
+        if pairs.len() > MAX_LIST_ITEMS {
+            return Err(TooLarge::LIST.into());
+        }
         let starts_record = matches!(pairs.first(), Some(Pair::Value(k, _)) if *k == name_key);
         if !starts_record && current.is_none() {
             return Err(ParseError::Text {
@@ -382,6 +387,10 @@ fn is_key_token(token: &str) -> bool {
 fn push_tokens<'a>(text: &'a str, pairs: &mut Vec<Pair<'a>>) {
     let mut current: Option<(&'a str, usize, usize)> = None;
     for (start, token) in tokens(text) {
+        // One past the cap is enough for the caller to refuse the line.
+        if pairs.len() > MAX_LIST_ITEMS {
+            return;
+        }
         let end = start + token.len();
         if is_key_token(token) {
             if let Some((key, from, to)) = current.take() {
@@ -452,6 +461,15 @@ mod tests {
         assert_eq!(
             node.nodes[0].reason.as_ref().map(String::len),
             Some(5 + 1 + words.len())
+        );
+        // Keys of one line (40 bytes each once split).
+        let keys = parse(format!(
+            "NodeName=n1 {}\n",
+            vec!["A=b"; MAX_LIST_ITEMS + 1].join(" ")
+        ));
+        assert!(
+            matches!(keys, Err(ParseError::TooLarge(TooLarge::LIST))),
+            "{keys:?}"
         );
         // Partitions of one output.
         let many = (0..=MAX_PARTITIONS)

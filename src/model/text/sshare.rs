@@ -7,6 +7,7 @@
 use std::io::BufRead;
 
 use super::Lines;
+use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
 use crate::model::{ParseError, ShareRow, Shares};
 
 /// The columns asked of `sshare -o`.
@@ -22,7 +23,12 @@ pub fn parse_sshare(reader: impl BufRead) -> Result<Shares, ParseError> {
         if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split('|').collect();
+        // At most one field past the cap is collected (16 bytes each: a line of
+        // `|` would cost 16 times its size).
+        let fields: Vec<&str> = line.split('|').take(MAX_LIST_ITEMS + 1).collect();
+        if fields.len() > MAX_LIST_ITEMS {
+            return Err(TooLarge::LIST.into());
+        }
         let Some(names) = columns.as_ref() else {
             if !fields.iter().any(|f| f.trim() == "Account") {
                 return Err(ParseError::Text {

@@ -98,3 +98,13 @@ fn bad_input_is_an_error() {
     assert_eq!(s.rows[0].factor, None);
     assert!(parse_sshare(&b""[..]).unwrap().rows.is_empty());
 }
+
+#[test]
+fn a_line_of_too_many_fields_is_too_large() {
+    use crate::model::caps::{TooLarge, MAX_LIST_ITEMS};
+    let text = format!("Account|User\n{}\n", "|".repeat(MAX_LIST_ITEMS));
+    match parse_sshare(text.as_bytes()) {
+        Err(ParseError::TooLarge(t)) => assert_eq!(t, TooLarge::LIST),
+        other => panic!("{other:?}"),
+    }
+}
