@@ -71,15 +71,17 @@ pub const MAX_JSON_OUTPUT_BYTES: u64 = 128 << 20;
 /// person), so real clusters stay far below it.
 pub const MAX_INTERNED_BYTES: usize = 16 << 20;
 
-/// Most heap the process may hold while it reads Slurm's output: 128 MiB.
+/// Most heap the process may hold while it reads Slurm's output: 96 MiB.
 /// Every read of a command's output or a slurmrestd body checks it
 /// ([`CappedRead`]), so whatever the documents hold (the models of the queries
 /// parsed at once, the data of the slower tiers kept between their reads, the
 /// encoded exposition), one more 64 KiB read is the most that is parsed past it.
-/// The largest real point measured (10,000 nodes, 100,000 jobs) holds ~40 MiB
-/// (docs/performance.md); the Deployment's 256 MiB less this leaves room for
-/// what follows a parse (collectors, encoding) and for what the allocator keeps.
-pub const MAX_HEAP_BYTES: usize = 128 << 20;
+/// The largest real point measured (10,000 nodes, 100,000 jobs) peaks at 49–61
+/// MiB of RSS (docs/performance.md). Resident memory exceeds the live heap by
+/// what glibc keeps free in its arenas and by what follows a parse (collectors,
+/// encoding): at 128 MiB the worst hostile case measured reached 192 MiB of
+/// RSS, at 96 MiB 163 MiB (docs/operations.md), under the Deployment's 256 MiB.
+pub const MAX_HEAP_BYTES: usize = 96 << 20;
 
 /// Slurm's output went past one of the caps above.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
