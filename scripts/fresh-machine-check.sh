@@ -90,7 +90,10 @@ log "PASS: /metrics and /ready 200; $cpus CPUs and $jobs jobs, as the lab (sinfo
 
 # ------------------------------------------------------ the README's second command
 if [[ -n $TESTS ]]; then
-    kill "$RUN_PID" 2>/dev/null || true
+    # $RUN_PID is the subshell of in_root; the exporter it started runs on in the root.
+    for p in $(root_processes); do
+        [[ $(cat "/proc/$p/comm" 2>/dev/null) == slurm-exporter ]] && kill "$p" 2>/dev/null
+    done
     log "running scripts/test.sh --without-samples in the root"
     t_tests=$(secs)
     if ! in_root bash -c "cd $GUEST_REPO && exec scripts/test.sh --without-samples" >"$WORK/test.log" 2>&1; then

@@ -468,12 +468,30 @@ fn check_common(conf: &str, exporter: &Exporter) {
     let threads = value(&m, "slurm_scheduler_threads", &[]).unwrap_or(0.0);
     assert!(threads >= 1.0, "server threads {threads}");
     // sdiag counts since slurmctld started (a restart, e.g. by tests/cluster_faults.rs,
-    // resets it): compare with what sdiag says now.
-    let submitted = value(&m, "slurm_scheduler_jobs_submitted_total", &[]).unwrap_or(-1.0);
-    let sdiag: Option<f64> = run(conf, "sdiag", &[])
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Jobs submitted:"))
-        .and_then(|v| v.trim().parse().ok());
+    // resets it): compare with what sdiag says now. Other tests submit jobs meanwhile, so
+    // a job submitted between the exporter's collection and this sdiag is a race, not a
+    // wrong value: look again after the next collections (1 s interval) before failing.
+    let sdiag_submitted = || -> Option<f64> {
+        run(conf, "sdiag", &[])
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Jobs submitted:"))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let mut submitted = value(&m, "slurm_scheduler_jobs_submitted_total", &[]).unwrap_or(-1.0);
+    let mut sdiag = sdiag_submitted();
+    for _ in 0..10 {
+        if Some(submitted) == sdiag {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        submitted = value(
+            &exporter.metrics(),
+            "slurm_scheduler_jobs_submitted_total",
+            &[],
+        )
+        .unwrap_or(-1.0);
+        sdiag = sdiag_submitted();
+    }
     assert_eq!(Some(submitted), sdiag, "jobs submitted");
     check_against_slurm(conf, exporter);
     check_licenses_and_reservations(conf, exporter);
