@@ -105,7 +105,7 @@ for point in "${points[@]}"; do
                 ;;
         esac
         # Benchmark scrapers all come from 127.0.0.1: switch the per-client limit off.
-        "$bin/slurm-exporter" --help | grep -q -- '--web.rate-limit' && extra+=("--web.rate-limit=0")
+        grep -q -- '--web.rate-limit' <<<"$("$bin/slurm-exporter" --help)" && extra+=("--web.rate-limit=0")
         # A JWT the exporter accepts (header.payload.signature, exp in 2100); the fake
         # slurmrestd only checks that the headers are there.
         FAKE_SLURM_STATE=$fake FAKE_SLURM_FIXTURES=$(realpath "$data") \

@@ -193,7 +193,7 @@ pid_is() {
     if [[ $prog == munged ]]; then
         [[ $cmdline == *"--socket=$MUNGE_SOCK"* ]]
     else
-        proc_file "$pid" environ '\n' | grep -Fxq "SLURM_CONF=$CONF"
+        grep -Fxq "SLURM_CONF=$CONF" <<<"$(proc_file "$pid" environ '\n')"
     fi
 }
 
@@ -743,7 +743,7 @@ check_daemon_names() {
     local d
     [[ $# -gt 0 ]] || die "name a daemon: $(daemon_names | tr '\n' ' ')"
     for d in "$@"; do
-        daemon_names | grep -Fxq -- "$d" || die "unknown daemon '$d' (one of: $(daemon_names | tr '\n' ' '))"
+        grep -Fxq -- "$d" <<<"$(daemon_names)" || die "unknown daemon '$d' (one of: $(daemon_names | tr '\n' ' '))"
     done
 }
 
