@@ -35,7 +35,7 @@ FRESH_TAG=fresh
 # The lab inside the root, on ports no other lab of ours uses.
 LAB_ENV=(SLURM_LAB_CTLD_PORT=17817 SLURM_LAB_SLURMD_PORT=17830 SLURM_LAB_REST_PORT=17820
          SLURM_LAB_DBD_PORT=17819 SLURM_LAB_DB_PORT=17806)
-GUEST_REPO=/root/slurm-exporter
+GUEST_REPO="$HOME/slurm-exporter"   # root's home in the root, as on the host
 # shellcheck source=scripts/lib/fresh-root.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/fresh-root.sh"
 
@@ -44,7 +44,7 @@ fresh_root_setup
 # The README asks for a Rust toolchain: the host's, read-only; crates come from crates.io.
 for d in .rustup .cargo/bin; do
     [[ -d $HOME/$d ]] || die "no Rust toolchain at \$HOME/$d on the host"
-    bind "$HOME/$d" "$ROOT/root/$d" ro
+    bind "$HOME/$d" "$ROOT$HOME/$d" ro
 done
 # The checkout as a user has it: the working tree without build output or lab state.
 copy_repo

@@ -35,7 +35,7 @@ FRESH_TAG=package
 LAB_DIR=/srv/slurm-lab
 LAB_ENV=(SLURM_LAB_DIR=$LAB_DIR SLURM_LAB_CTLD_PORT=17717 SLURM_LAB_SLURMD_PORT=17730
          SLURM_LAB_REST_PORT=17720 SLURM_LAB_DBD_PORT=17719 SLURM_LAB_DB_PORT=17706)
-GUEST_REPO=/root/slurm-exporter
+GUEST_REPO="$HOME/slurm-exporter"   # root's home in the root, as on the host
 # shellcheck source=scripts/lib/fresh-root.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/fresh-root.sh"
 # shellcheck source=scripts/lib/packages.sh

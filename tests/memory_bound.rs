@@ -11,24 +11,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{value, FakeSlurm};
+use common::{peak_rss, value, FakeSlurm};
 
 /// The bound asserted on the exporter's peak RSS (the Deployment allows 256 MiB).
 const PEAK_RSS_BOUND: u64 = 200 << 20;
 
 /// 128 MiB (the nodes document's cap) less a little for the envelope.
 const DOC_BYTES: u64 = (128 << 20) - 4096;
-
-/// Peak resident memory (VmHWM) of `pid` in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or_else(|| panic!("no VmHWM in {status}"))
-}
 
 fn errors(m: &str, collector: &str, reason: &str) -> f64 {
     value(

@@ -34,8 +34,8 @@ log() { printf '[%s %4ss] %s\n' "$FRESH_TAG" "$(secs)" "$*" >&2; }
 die() { printf '[%s] FAILED: %s\n' "$FRESH_TAG" "$*" >&2; exit 1; }
 
 in_root() {
-    chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-        PATH="/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    chroot "$ROOT" /usr/bin/env -i HOME="$HOME" TERM=dumb LANG=C.UTF-8 \
+        PATH="$HOME/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         "${LAB_ENV[@]}" "$@"
 }
 
